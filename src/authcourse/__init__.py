@@ -1,0 +1,45 @@
+"""authcourse: session-based and token-based authentication, to run and to see."""
+
+from __future__ import annotations
+
+from .app import create_app
+from .clock import later, now
+from .cookies import Cookie, CookieError
+from .errors import AuthcourseError, ConfigurationError, RequestError, StoreError
+from .passwords import DEFAULT_ROUNDS, hash_password, verify_password
+from .server import CourseServer, ServerStartError
+from .sessions import SessionManager
+from .settings import Settings
+from .stores import MemoryStore, RedisStore, Store, fakeredis_store, open_store, redis_store
+from .tokens import TokenService, load_secret
+from .users import DEMO_USERS, User, UserDirectory
+
+__all__ = [
+    "DEFAULT_ROUNDS",
+    "DEMO_USERS",
+    "AuthcourseError",
+    "ConfigurationError",
+    "Cookie",
+    "CookieError",
+    "CourseServer",
+    "MemoryStore",
+    "RedisStore",
+    "RequestError",
+    "ServerStartError",
+    "SessionManager",
+    "Settings",
+    "Store",
+    "StoreError",
+    "TokenService",
+    "User",
+    "UserDirectory",
+    "create_app",
+    "fakeredis_store",
+    "hash_password",
+    "later",
+    "load_secret",
+    "now",
+    "open_store",
+    "redis_store",
+    "verify_password",
+]

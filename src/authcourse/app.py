@@ -1,0 +1,157 @@
+"""The mini-server: one FastAPI app per mode, serving every route of the course's contract.
+
+Authentication is a FastAPI dependency (`Depends(authenticate)`); every refusal is a
+`RequestError` rendered as `{"error": message}`. Nothing a client sends can make it answer
+500: bodies are validated, credentials that do not parse are simply not credentials, and a
+store that fails answers 503.
+"""
+
+# No `from __future__ import annotations` here: FastAPI reads the route signatures at run time,
+# and `Authenticated` below is local to create_app.
+
+from typing import Annotated, Any
+
+import redis
+from fastapi import Depends, FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field, StrictStr
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from .auth import BearerTokenAuth, CookieTokenAuth, Principal, SessionAuth, respond
+from .errors import BadRequest, Forbidden, InvalidCredentials, PasswordTooLong, RequestError, ServiceUnavailable, StoreError
+from .sessions import SessionManager
+from .settings import Settings
+from .stores import Store, open_store
+from .tokens import TokenService, load_secret
+from .users import UserDirectory
+
+OFF = {"tracing": False, "metrics": False, "logs": False, "operation_spans": False}
+
+
+class Credentials(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    email: StrictStr = Field(max_length=320)
+    password: StrictStr = Field(max_length=1024)
+
+
+def build_auth(settings: Settings, store: Store, users: UserDirectory, secret: bytes):
+    """The authentication strategy for the settings' mode."""
+    if settings.mode == "session":
+        sessions = SessionManager(
+            store,
+            secret,
+            idle_timeout=settings.idle_timeout,
+            absolute_timeout=settings.absolute_timeout,
+            touch_interval=settings.touch_interval,
+        )
+        return SessionAuth(sessions, users, secure=settings.secure_cookies)
+    tokens = TokenService(secret, store, lifetime=settings.token_lifetime)
+    if settings.mode == "token":
+        return BearerTokenAuth(tokens, users, settings.revocation)
+    return CookieTokenAuth(tokens, users, settings.revocation, secure=settings.secure_cookies)
+
+
+def _validation_message(error: RequestValidationError) -> tuple[int, str]:
+    problems = []
+    for item in error.errors():
+        kind = item.get("type", "")
+        if kind == "json_invalid":
+            return 400, "Malformed JSON body"
+        where = ".".join(str(part) for part in item.get("loc", ()) if part != "body") or "body"
+        if kind == "missing":
+            problems.append(f"{where} is required")
+        elif kind in ("string_type", "model_attributes_type", "dict_type"):
+            problems.append(f"{where} must be {'a JSON object' if where == 'body' else 'a string'}")
+        elif kind == "string_too_long":
+            problems.append(f"{where} is too long")
+        else:
+            problems.append(f"{where}: {item.get('msg', 'invalid')}")
+    return 422, "Invalid request body: " + "; ".join(problems)
+
+
+def add_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(RequestError)
+    async def request_error(request: Request, error: RequestError) -> JSONResponse:
+        return JSONResponse({"error": error.message}, status_code=error.status, headers=error.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_body(request: Request, error: RequestValidationError) -> JSONResponse:
+        content_type = request.headers.get("content-type", "")
+        if request.method == "POST" and content_type and "json" not in content_type.lower():
+            return JSONResponse({"error": "Content-Type must be application/json"}, status_code=415)
+        status, message = _validation_message(error)
+        return JSONResponse({"error": message}, status_code=status)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
+        return JSONResponse({"error": str(error.detail)}, status_code=error.status_code, headers=error.headers)
+
+    @app.exception_handler(PasswordTooLong)
+    async def password_too_long(request: Request, error: PasswordTooLong) -> JSONResponse:
+        return JSONResponse({"error": str(error)}, status_code=400)
+
+    @app.exception_handler(redis.RedisError)
+    @app.exception_handler(StoreError)
+    async def store_down(request: Request, error: Exception) -> JSONResponse:
+        failure = ServiceUnavailable()
+        return JSONResponse({"error": failure.message}, status_code=failure.status)
+
+
+def create_app(settings: Settings | None = None, **overrides: Any) -> FastAPI:
+    """A FastAPI app for one mode; `overrides` are Settings fields (`create_app(mode="token")`)."""
+    settings = settings or Settings(**overrides)
+    store = open_store(settings.store)
+    users = UserDirectory(settings.bcrypt_rounds)
+    auth = build_auth(settings, store, users, load_secret(settings.secret))
+
+    app = FastAPI(
+        title=f"authcourse mini-server ({settings.mode}, revocation {settings.revocation})",
+        telemetry=OFF,
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.store = store
+    app.state.users = users
+    app.state.auth = auth
+    add_error_handlers(app)
+
+    async def authenticate(request: Request) -> Principal:
+        return auth.authenticate(request)
+
+    Authenticated = Annotated[Principal, Depends(authenticate)]
+
+    @app.get("/health")
+    async def health() -> JSONResponse:
+        return JSONResponse({"status": "ok"})
+
+    @app.post("/login")
+    async def login(credentials: Credentials, request: Request) -> JSONResponse:
+        # bcrypt takes a quarter of a second: run it off the event loop so other requests go on.
+        user = await run_in_threadpool(users.authenticate, credentials.email, credentials.password)
+        if user is None:
+            raise InvalidCredentials()
+        return auth.login(user, request)
+
+    @app.get("/api/profile")
+    async def profile(principal: Authenticated) -> JSONResponse:
+        return JSONResponse({"user": principal.user.public()})
+
+    @app.post("/logout")
+    async def logout(principal: Authenticated) -> JSONResponse:
+        return auth.logout(principal)
+
+    @app.post("/logout-all")
+    async def logout_all(principal: Authenticated) -> JSONResponse:
+        return auth.logout_all(principal)
+
+    @app.get("/api/admin")
+    async def admin(principal: Authenticated) -> JSONResponse:
+        if principal.user.role != "admin":
+            raise Forbidden()
+        return respond({"message": f"Welcome, {principal.user.name}", "user": principal.user.public()})
+
+    return app

@@ -1,0 +1,54 @@
+"""Everything that tells one mini-server from another, checked once, before it starts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, get_args
+
+from .errors import ConfigurationError
+from .passwords import DEFAULT_ROUNDS
+from .sessions import ABSOLUTE_TIMEOUT, IDLE_TIMEOUT, TOUCH_INTERVAL
+from .stores import STORE_NAMES, Store
+from .tokens import TOKEN_LIFETIME
+
+Mode = Literal["session", "token", "cookie-token"]
+Revocation = Literal["none", "blacklist", "version"]
+MODES: tuple[str, ...] = get_args(Mode)
+REVOCATIONS: tuple[str, ...] = get_args(Revocation)
+
+
+@dataclass(frozen=True)
+class Settings:
+    mode: Mode = "session"
+    revocation: Revocation = "none"
+    store: str | Store = "fakeredis"  # memory | fakeredis | redis://HOST:PORT/DB | a Store to share
+    secret: str | bytes | None = None  # None: $AUTHCOURSE_SECRET, else random per process
+    bcrypt_rounds: int = DEFAULT_ROUNDS
+    token_lifetime: float = TOKEN_LIFETIME  # seconds
+    idle_timeout: float = IDLE_TIMEOUT  # seconds
+    absolute_timeout: float = ABSOLUTE_TIMEOUT  # seconds
+    touch_interval: float = TOUCH_INTERVAL  # seconds
+    secure_cookies: bool = False  # True behind HTTPS; plain http://127.0.0.1 would drop Secure cookies in httpx
+
+    def __post_init__(self) -> None:
+        if self.mode not in MODES:
+            raise ConfigurationError(f"mode must be one of {', '.join(MODES)}, not {self.mode!r}")
+        if self.revocation not in REVOCATIONS:
+            raise ConfigurationError(f"revocation must be one of {', '.join(REVOCATIONS)}, not {self.revocation!r}")
+        if self.mode == "session" and self.revocation != "none":
+            raise ConfigurationError(
+                "revocation applies to the token modes; a session is revoked by deleting it from the store"
+            )
+        if not isinstance(self.store, Store) and not (
+            self.store in STORE_NAMES or self.store.startswith(("redis://", "rediss://", "unix://"))
+        ):
+            raise ConfigurationError(f"unknown store {self.store!r}: use memory, fakeredis or a redis:// URL")
+        if not 4 <= self.bcrypt_rounds <= 31:
+            raise ConfigurationError(f"bcrypt_rounds must be between 4 and 31, not {self.bcrypt_rounds}")
+        for name in ("token_lifetime", "idle_timeout", "absolute_timeout", "touch_interval"):
+            if getattr(self, name) <= 0:
+                raise ConfigurationError(f"{name} must be a positive number of seconds")
+
+    @property
+    def store_name(self) -> str:
+        return self.store.name if isinstance(self.store, Store) else self.store.split("@")[-1]

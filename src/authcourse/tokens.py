@@ -1,0 +1,112 @@
+"""JSON Web Tokens (HS256) and the two ways a server can take one back.
+
+A token is `base64url(header).base64url(claims).base64url(HMAC-SHA256 signature)`. Verifying
+it needs only the secret, which is why any server holding the secret accepts it and why no
+server can forget it before `exp`, unless it keeps some state after all:
+
+- a denylist: `logout` stores the token's `jti` until the token would have expired anyway;
+- a per-user version: every token carries `ver`; bumping the user's version refuses all of
+  that user's tokens at once (and cannot refuse just one).
+
+The algorithm is pinned (`algorithms=["HS256"]`, never read from the token), and `exp`,
+`iat`, `sub` and `jti` are required (RFC 8725, sections 2.1 and 3.1).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from typing import Any
+
+import jwt
+
+from .clock import now
+from .errors import ConfigurationError
+from .stores import Store
+
+ALGORITHM = "HS256"
+MIN_SECRET_BYTES = 32  # RFC 7518 section 3.2: an HS256 key at least as long as the hash
+TOKEN_LIFETIME = 24 * 60 * 60  # seconds, the lesson's expiresIn: '24h'
+REQUIRED_CLAIMS = ["exp", "iat", "sub", "jti"]
+SECRET_ENV = "AUTHCOURSE_SECRET"
+
+
+def load_secret(value: str | bytes | None = None) -> bytes:
+    """The signing secret: `value`, else $AUTHCOURSE_SECRET, else 32 random bytes for this process.
+
+    A random secret is fine for one server and fatal for two: each refuses the other's tokens
+    and cookies. Servers behind one load balancer must share the secret.
+    """
+    if value is None:
+        value = os.environ.get(SECRET_ENV)
+    if value is None:
+        return secrets.token_bytes(MIN_SECRET_BYTES)
+    secret = value.encode("utf-8") if isinstance(value, str) else value
+    if len(secret) < MIN_SECRET_BYTES:
+        raise ConfigurationError(
+            f"the secret is {len(secret)} bytes; HS256 needs at least {MIN_SECRET_BYTES} "
+            f"(try: python -c 'import secrets; print(secrets.token_urlsafe(32))')"
+        )
+    return secret
+
+
+def denylist_key(jti: str) -> str:
+    return f"denylist:{jti}"
+
+
+def token_version_key(user_id: int | str) -> str:
+    return f"token-version:{user_id}"
+
+
+class TokenService:
+    """Issue and verify access tokens; revoke one (denylist) or all of a user's (version)."""
+
+    def __init__(self, secret: bytes, store: Store | None = None, *, lifetime: float = TOKEN_LIFETIME) -> None:
+        self._secret = secret
+        self.store = store
+        self.lifetime = lifetime
+
+    def create_access_token(self, user_id: int, role: str, *, version: int | None = None) -> str:
+        """A signed token: who (`sub`, `role`), when (`iat`, `exp`), which one (`jti`)."""
+        issued_at = int(now())
+        claims: dict[str, Any] = {
+            "sub": str(user_id),
+            "role": role,
+            "iat": issued_at,
+            "exp": issued_at + int(self.lifetime),
+            "jti": secrets.token_urlsafe(16),
+        }
+        if version is not None:
+            claims["ver"] = version
+        return jwt.encode(claims, self._secret, algorithm=ALGORITHM)
+
+    def decode_token(self, token: str) -> dict[str, Any]:
+        """The claims of a token whose signature and times check out; else `jwt.InvalidTokenError`."""
+        return jwt.decode(token, self._secret, algorithms=[ALGORITHM], options={"require": REQUIRED_CLAIMS})
+
+    # Revocation: both need the store -------------------------------------------------------
+
+    def _require_store(self) -> Store:
+        if self.store is None:
+            raise ConfigurationError("revocation needs a store")
+        return self.store
+
+    def revoke_token(self, claims: dict[str, Any]) -> float:
+        """Denylist this token until it would expire anyway; return that TTL in seconds."""
+        ttl = claims["exp"] - now()
+        if ttl > 0:
+            self._require_store().set(denylist_key(claims["jti"]), str(claims["exp"]), ttl=ttl)
+        return max(ttl, 0.0)
+
+    def is_revoked(self, claims: dict[str, Any]) -> bool:
+        return self._require_store().get(denylist_key(claims["jti"])) is not None
+
+    def current_version(self, user_id: int | str) -> int:
+        return int(self._require_store().get(token_version_key(user_id)) or 0)
+
+    def revoke_all_for_user(self, user_id: int | str) -> int:
+        """Bump the user's token version: every token issued before now is refused. Return it."""
+        return self._require_store().incr(token_version_key(user_id))
+
+    def is_current_version(self, claims: dict[str, Any]) -> bool:
+        return claims.get("ver") == self.current_version(claims["sub"])

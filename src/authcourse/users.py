@@ -1,0 +1,94 @@
+"""The users the course logs in as: two demo users, and any you add for experiments."""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import threading
+from dataclasses import dataclass, field
+from typing import Literal
+
+from .passwords import DEFAULT_ROUNDS, dummy_hash, hash_password, password_bytes, verify_password
+
+Role = Literal["user", "admin"]
+
+DEMO_USERS = (
+    # email, password, name, role
+    ("alice@example.com", "wonderland", "Alice", "user"),
+    ("bob@example.com", "builder", "Bob", "admin"),
+)
+
+
+@dataclass(frozen=True)
+class User:
+    id: int
+    email: str
+    name: str
+    role: Role
+    password_hash: str = field(repr=False)
+
+    def public(self) -> dict[str, object]:
+        """What the API shows of a user (never the hash)."""
+        return {"id": self.id, "name": self.name, "email": self.email, "role": self.role}
+
+
+@functools.cache
+def _demo_hash(password: str, rounds: int) -> str:
+    # Hashed once per process and work factor, so a new server starts in milliseconds.
+    return hash_password(password, rounds)
+
+
+class UserDirectory:
+    """Users by email and by id, standing in for the lesson's database."""
+
+    def __init__(self, rounds: int = DEFAULT_ROUNDS, *, demo_users: bool = True) -> None:
+        self.rounds = rounds
+        self._by_email: dict[str, User] = {}
+        self._by_id: dict[int, User] = {}
+        self._ids = itertools.count(1)
+        self._lock = threading.Lock()
+        if demo_users:
+            for email, password, name, role in DEMO_USERS:
+                self._add(email, _demo_hash(password, rounds), name, role)
+        dummy_hash(rounds)  # computed now, not during the first login of an unknown user
+
+    def _add(self, email: str, password_hash: str, name: str, role: Role) -> User:
+        key = email.strip().lower()
+        with self._lock:
+            if key in self._by_email:
+                raise ValueError(f"a user with email {email!r} already exists")
+            user = User(next(self._ids), key, name, role, password_hash)
+            self._by_email[key] = user
+            self._by_id[user.id] = user
+        return user
+
+    def add_user(self, email: str, password: str, *, name: str | None = None, role: Role = "user") -> User:
+        """Register a user (the password is hashed at this directory's work factor)."""
+        if role not in ("user", "admin"):
+            raise ValueError(f"role must be 'user' or 'admin', not {role!r}")
+        return self._add(email, hash_password(password, self.rounds), name or email.split("@")[0], role)
+
+    def find(self, email: str) -> User | None:
+        return self._by_email.get(email.strip().lower())
+
+    def get(self, user_id: int) -> User | None:
+        return self._by_id.get(user_id)
+
+    def __iter__(self):
+        return iter(list(self._by_id.values()))
+
+    def __len__(self) -> int:
+        return len(self._by_id)
+
+    def authenticate(self, email: str, password: str) -> User | None:
+        """The user if email and password match, else None.
+
+        Exactly one bcrypt verification runs either way, so an unknown email and a wrong
+        password take the same time and give the same answer.
+        """
+        password_bytes(password)  # a too-long password is refused the same way for everyone
+        user = self.find(email)
+        # Verify a dummy hash so unknown users take as long as wrong passwords.
+        hashed = user.password_hash if user else dummy_hash(self.rounds)
+        matches = verify_password(password, hashed)
+        return user if matches and user is not None else None
