@@ -12,6 +12,7 @@ from .sessions import SessionManager
 from .settings import Settings
 from .stores import MemoryStore, RedisStore, Store, fakeredis_store, open_store, redis_store
 from .tokens import TokenService, load_secret
+from .trace import Exchange, Recorder, WatchedStore, render_sequence, shorten, side_by_side
 from .users import DEMO_USERS, User, UserDirectory
 
 __all__ = [
@@ -22,7 +23,9 @@ __all__ = [
     "Cookie",
     "CookieError",
     "CourseServer",
+    "Exchange",
     "MemoryStore",
+    "Recorder",
     "RedisStore",
     "RequestError",
     "ServerStartError",
@@ -33,6 +36,7 @@ __all__ = [
     "TokenService",
     "User",
     "UserDirectory",
+    "WatchedStore",
     "create_app",
     "fakeredis_store",
     "hash_password",
@@ -41,5 +45,8 @@ __all__ = [
     "now",
     "open_store",
     "redis_store",
+    "render_sequence",
+    "shorten",
+    "side_by_side",
     "verify_password",
 ]

@@ -9,6 +9,7 @@ store that fails answers 503.
 # No `from __future__ import annotations` here: FastAPI reads the route signatures at run time,
 # and `Authenticated` below is local to create_app.
 
+from collections.abc import Sequence
 from typing import Annotated, Any
 
 import redis
@@ -16,7 +17,8 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, StrictStr
+from pydantic import BaseModel, ConfigDict, Field, StrictStr, ValidationError
+from starlette.requests import ClientDisconnect
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .auth import BearerTokenAuth, CookieTokenAuth, Principal, SessionAuth, respond
@@ -28,6 +30,7 @@ from .tokens import TokenService, load_secret
 from .users import UserDirectory
 
 OFF = {"tracing": False, "metrics": False, "logs": False, "operation_spans": False}
+MAX_BODY_BYTES = 16 * 1024  # a login is under 1 KB; anything larger is refused unread
 
 
 class Credentials(BaseModel):
@@ -35,6 +38,34 @@ class Credentials(BaseModel):
 
     email: StrictStr = Field(max_length=320)
     password: StrictStr = Field(max_length=1024)
+
+
+async def read_credentials(request: Request) -> Credentials:
+    """The login body, read with a size limit and validated, or a clear 4xx."""
+    content_type = request.headers.get("content-type", "")
+    if "json" not in content_type.lower():
+        raise RequestError("Content-Type must be application/json", status=415)
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise RequestError(f"Request body must be at most {MAX_BODY_BYTES} bytes", status=413)
+    body = bytearray()
+    try:
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > MAX_BODY_BYTES:
+                raise RequestError(f"Request body must be at most {MAX_BODY_BYTES} bytes", status=413)
+    except ClientDisconnect:
+        raise BadRequest("Client disconnected") from None
+    try:
+        return Credentials.model_validate_json(bytes(body))
+    except ValidationError as error:
+        status, message = _validation_message(error.errors())
+        raise RequestError(message, status=status) from None
+
+
+LOGIN_BODY = {
+    "requestBody": {"required": True, "content": {"application/json": {"schema": Credentials.model_json_schema()}}}
+}
 
 
 def build_auth(settings: Settings, store: Store, users: UserDirectory, secret: bytes):
@@ -54,16 +85,16 @@ def build_auth(settings: Settings, store: Store, users: UserDirectory, secret: b
     return CookieTokenAuth(tokens, users, settings.revocation, secure=settings.secure_cookies)
 
 
-def _validation_message(error: RequestValidationError) -> tuple[int, str]:
+def _validation_message(errors: Sequence[Any]) -> tuple[int, str]:
     problems = []
-    for item in error.errors():
+    for item in errors:
         kind = item.get("type", "")
-        if kind == "json_invalid":
+        if kind in ("json_invalid", "json_type"):
             return 400, "Malformed JSON body"
-        where = ".".join(str(part) for part in item.get("loc", ()) if part != "body") or "body"
+        where = ".".join(str(part) for part in item.get("loc", ()) if part not in ("body", "query")) or "body"
         if kind == "missing":
             problems.append(f"{where} is required")
-        elif kind in ("string_type", "model_attributes_type", "dict_type"):
+        elif kind in ("string_type", "model_type", "model_attributes_type", "dict_type"):
             problems.append(f"{where} must be {'a JSON object' if where == 'body' else 'a string'}")
         elif kind == "string_too_long":
             problems.append(f"{where} is too long")
@@ -78,11 +109,8 @@ def add_error_handlers(app: FastAPI) -> None:
         return JSONResponse({"error": error.message}, status_code=error.status, headers=error.headers)
 
     @app.exception_handler(RequestValidationError)
-    async def invalid_body(request: Request, error: RequestValidationError) -> JSONResponse:
-        content_type = request.headers.get("content-type", "")
-        if request.method == "POST" and content_type and "json" not in content_type.lower():
-            return JSONResponse({"error": "Content-Type must be application/json"}, status_code=415)
-        status, message = _validation_message(error)
+    async def invalid_request(request: Request, error: RequestValidationError) -> JSONResponse:
+        status, message = _validation_message(error.errors())
         return JSONResponse({"error": message}, status_code=status)
 
     @app.exception_handler(StarletteHTTPException)
@@ -128,8 +156,8 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> FastAPI:
     async def health() -> JSONResponse:
         return JSONResponse({"status": "ok"})
 
-    @app.post("/login")
-    async def login(credentials: Credentials, request: Request) -> JSONResponse:
+    @app.post("/login", openapi_extra=LOGIN_BODY)
+    async def login(credentials: Annotated[Credentials, Depends(read_credentials)], request: Request) -> JSONResponse:
         # bcrypt takes a quarter of a second: run it off the event loop so other requests go on.
         user = await run_in_threadpool(users.authenticate, credentials.email, credentials.password)
         if user is None:

@@ -30,8 +30,11 @@ class RequestError(AuthcourseError):
     status: int = 400
     message: str = "Bad request"
 
-    def __init__(self, message: str | None = None, *, headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, message: str | None = None, *, status: int | None = None, headers: dict[str, str] | None = None
+    ) -> None:
         self.message = message or self.message
+        self.status = status or self.status
         self.headers = headers or {}
         super().__init__(self.message)
 

@@ -10,12 +10,18 @@ server can forget it before `exp`, unless it keeps some state after all:
 
 The algorithm is pinned (`algorithms=["HS256"]`, never read from the token), and `exp`,
 `iat`, `sub` and `jti` are required (RFC 8725, sections 2.1 and 3.1).
+
+Checking a signature is a pure function of the token's exact bytes and the secret, so a
+`TokenService` remembers the claims of tokens PyJWT has already verified. A remembered token
+is still held to its time window (`iat`, `nbf`, `exp`) on every use, and revocation is never
+remembered: the denylist or the version is read from the store on every request.
 """
 
 from __future__ import annotations
 
 import os
 import secrets
+import threading
 from typing import Any
 
 import jwt
@@ -28,6 +34,7 @@ ALGORITHM = "HS256"
 MIN_SECRET_BYTES = 32  # RFC 7518 section 3.2: an HS256 key at least as long as the hash
 TOKEN_LIFETIME = 24 * 60 * 60  # seconds, the lesson's expiresIn: '24h'
 REQUIRED_CLAIMS = ["exp", "iat", "sub", "jti"]
+VERIFIED_CACHE_SIZE = 10_000  # tokens whose signature check is remembered
 SECRET_ENV = "AUTHCOURSE_SECRET"
 
 
@@ -50,6 +57,12 @@ def load_secret(value: str | bytes | None = None) -> bytes:
     return secret
 
 
+def _in_time_window(claims: dict[str, Any], at: float) -> bool:
+    """PyJWT's own time rules, for a token it has already verified: issued, started, not expired."""
+    issued_at = int(claims["iat"])  # PyJWT accepted these as int()-able when it verified the token
+    return issued_at <= at and int(claims.get("nbf", issued_at)) <= at < int(claims["exp"])
+
+
 def denylist_key(jti: str) -> str:
     return f"denylist:{jti}"
 
@@ -61,10 +74,20 @@ def token_version_key(user_id: int | str) -> str:
 class TokenService:
     """Issue and verify access tokens; revoke one (denylist) or all of a user's (version)."""
 
-    def __init__(self, secret: bytes, store: Store | None = None, *, lifetime: float = TOKEN_LIFETIME) -> None:
+    def __init__(
+        self,
+        secret: bytes,
+        store: Store | None = None,
+        *,
+        lifetime: float = TOKEN_LIFETIME,
+        cache_size: int = VERIFIED_CACHE_SIZE,
+    ) -> None:
         self._secret = secret
         self.store = store
         self.lifetime = lifetime
+        self.cache_size = cache_size
+        self._verified: dict[str, dict[str, Any]] = {}
+        self._cache_lock = threading.Lock()
 
     def create_access_token(self, user_id: int, role: str, *, version: int | None = None) -> str:
         """A signed token: who (`sub`, `role`), when (`iat`, `exp`), which one (`jti`)."""
@@ -82,7 +105,17 @@ class TokenService:
 
     def decode_token(self, token: str) -> dict[str, Any]:
         """The claims of a token whose signature and times check out; else `jwt.InvalidTokenError`."""
-        return jwt.decode(token, self._secret, algorithms=[ALGORITHM], options={"require": REQUIRED_CLAIMS})
+        claims = self._verified.get(token)
+        if claims is not None and _in_time_window(claims, now()):
+            return dict(claims)
+        # Unknown, or outside its time window now: PyJWT decides, and raises the precise error.
+        claims = jwt.decode(token, self._secret, algorithms=[ALGORITHM], options={"require": REQUIRED_CLAIMS})
+        if self.cache_size > 0:
+            with self._cache_lock:
+                if len(self._verified) >= self.cache_size:
+                    del self._verified[next(iter(self._verified))]  # forget the oldest
+                self._verified[token] = claims
+        return dict(claims)
 
     # Revocation: both need the store -------------------------------------------------------
 
@@ -93,7 +126,7 @@ class TokenService:
 
     def revoke_token(self, claims: dict[str, Any]) -> float:
         """Denylist this token until it would expire anyway; return that TTL in seconds."""
-        ttl = claims["exp"] - now()
+        ttl = int(claims["exp"]) - now()
         if ttl > 0:
             self._require_store().set(denylist_key(claims["jti"]), str(claims["exp"]), ttl=ttl)
         return max(ttl, 0.0)
