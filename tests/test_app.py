@@ -1,0 +1,429 @@
+"""The mini-server's contract over HTTP (DESIGN.md), in every mode x revocation x store."""
+
+from __future__ import annotations
+
+import time
+
+import jwt
+import pytest
+import redis
+
+from authcourse import ConfigurationError, CourseServer, MemoryStore, StoreError, create_app
+from authcourse.sessions import session_key, user_sessions_key
+from authcourse.tokens import denylist_key, token_version_key
+from conftest import ALICE, BOB, CONFIGS, MESSAGES, ROUNDS, STORES, TOKEN_MODES, assert_error, config_id, set_cookies
+
+
+@pytest.fixture(params=CONFIGS, ids=config_id)
+def config(request: pytest.FixtureRequest) -> tuple[str, str]:
+    return request.param
+
+
+@pytest.fixture(params=STORES)
+def store(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+@pytest.fixture
+def server(shared_server, config, store) -> CourseServer:
+    mode, revocation = config
+    return shared_server(mode, revocation=revocation, store=store)
+
+
+@pytest.fixture
+def api(make_api, server):
+    return make_api(server)
+
+
+def missing_message(mode: str) -> str:
+    return MESSAGES["session-missing"] if mode == "session" else MESSAGES["token-missing"]
+
+
+def assert_bearer_challenge(response, mode: str) -> None:
+    """Token mode answers every 401 with a Bearer challenge; the cookie modes with none."""
+    challenge = response.headers.get("www-authenticate")
+    if mode == "token":
+        assert challenge is not None and challenge.startswith("Bearer"), response.headers
+    else:
+        assert challenge is None, response.headers
+
+
+# Every mode ----------------------------------------------------------------------------------
+
+
+def test_health_answers_ok_without_authentication(api):
+    response = api.get("/health")
+    assert response.status_code == 200, response.text
+    assert response.json() == {"status": "ok"}
+
+
+def test_login_hands_out_the_mode_s_credential(api, config):
+    mode, _ = config
+    response = api.post_login(*ALICE)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    cookies = set_cookies(response)
+    if mode == "session":
+        assert body == {"message": "Logged in", "user": {"id": 1, "name": "Alice"}}
+        sid = cookies["sid"]
+        assert sid.http_only and sid.same_site == "Lax" and sid.path == "/" and not sid.secure
+        assert sid.max_age == 24 * 60 * 60
+        assert "password" not in response.text
+    elif mode == "token":
+        assert set(body) == {"token"}
+        assert body["token"].count(".") == 2
+        assert cookies == {}
+    else:
+        assert body == {"message": "Logged in", "user": {"id": 1, "name": "Alice"}}
+        token = cookies["token"]
+        assert token.http_only and token.same_site == "Strict" and token.path == "/"
+        assert token.value.count(".") == 2
+        assert token.value not in response.text, "cookie-token mode keeps the JWT out of the body"
+
+
+def test_profile_shows_the_logged_in_user(api):
+    credential = api.login("alice")
+    response = api.profile(credential)
+    assert response.status_code == 200, response.text
+    assert response.json() == {"user": {"id": 1, "name": "Alice", "email": "alice@example.com", "role": "user"}}
+
+
+def test_profile_without_credentials_is_refused_with_the_mode_s_message(api, config):
+    mode, _ = config
+    response = api.profile(None)
+    assert_error(response, 401, missing_message(mode))
+    assert_bearer_challenge(response, mode)
+
+
+def test_wrong_password_and_unknown_email_are_both_invalid_credentials(api):
+    for email, password in [(ALICE[0], "not-the-password"), ("nobody@example.com", ALICE[1]), (ALICE[0], "")]:
+        response = api.post_login(email, password)
+        assert_error(response, 401, MESSAGES["credentials"])
+        assert "set-cookie" not in response.headers
+
+
+def test_login_email_is_case_and_space_insensitive(api):
+    response = api.post_login("  Alice@Example.COM ", ALICE[1])
+    assert response.status_code == 200, response.text
+
+
+def test_admin_route_welcomes_bob(api):
+    response = api.get("/api/admin", api.login("bob"))
+    assert response.status_code == 200, response.text
+    assert response.json()["user"]["role"] == "admin"
+
+
+def test_admin_route_forbids_alice(api):
+    response = api.get("/api/admin", api.login("alice"))
+    assert_error(response, 403, MESSAGES["forbidden"])
+
+
+def test_admin_route_refuses_the_unauthenticated(api, config):
+    response = api.get("/api/admin")
+    assert_error(response, 401, missing_message(config[0]))
+    assert_bearer_challenge(response, config[0])
+
+
+def test_logout_without_credentials_is_refused(api, config):
+    assert_error(api.post("/logout"), 401, missing_message(config[0]))
+    assert_error(api.post("/logout-all"), 401, missing_message(config[0]))
+
+
+def test_logout_answers_logged_out(api):
+    response = api.post("/logout", api.login("alice"))
+    assert response.status_code == 200, response.text
+    assert response.json() == {"message": "Logged out"}
+
+
+def test_a_fresh_login_after_logout_works(api):
+    credential = api.login("alice")
+    assert api.post("/logout", credential).status_code == 200
+    fresh = api.login("alice")
+    assert fresh != credential
+    response = api.profile(fresh)
+    assert response.status_code == 200, response.text
+    assert response.json()["user"]["email"] == ALICE[0]
+
+
+def test_a_fresh_login_after_logout_all_works(api, config):
+    credential = api.login("alice")
+    if config in [("session", "none"), ("token", "version"), ("cookie-token", "version")]:
+        assert api.post("/logout-all", credential).status_code == 200
+    fresh = api.login("alice")
+    assert api.profile(fresh).status_code == 200
+
+
+def test_two_users_logged_in_at_once_each_see_themselves(api):
+    alice, bob = api.login("alice"), api.login("bob")
+    assert api.profile(alice).json()["user"]["email"] == ALICE[0]
+    assert api.profile(bob).json()["user"]["email"] == BOB[0]
+
+
+def test_unknown_routes_and_methods_answer_json_errors(api):
+    assert_error(api.get("/nowhere"), 404)
+    assert_error(api.get("/login"), 405)
+
+
+# Session mode --------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def session_server(shared_server, store) -> CourseServer:
+    return shared_server("session", store=store)
+
+
+def test_session_login_stores_the_session_server_side(make_api, session_server):
+    api = make_api(session_server)
+    credential = api.login("alice")
+    session_id = credential.value.rpartition(".")[0]
+    assert session_server.store.get(session_key(session_id)) is not None
+    assert session_server.store.members(user_sessions_key(1)) == {session_id}
+
+
+def test_session_logout_deletes_the_session_and_clears_the_cookie(make_api, session_server):
+    api = make_api(session_server)
+    credential = api.login("alice")
+    session_id = credential.value.rpartition(".")[0]
+    response = api.post("/logout", credential)
+    assert response.status_code == 200, response.text
+    assert session_server.store.get(session_key(session_id)) is None
+    assert session_server.store.members(user_sessions_key(1)) == set()
+    cleared = set_cookies(response)["sid"]
+    assert cleared.value == "" and cleared.max_age == 0
+    replay = api.profile(credential)
+    assert_error(replay, 401, MESSAGES["session-missing"])
+
+
+def test_session_logout_clears_the_cookie_in_a_client_s_jar(session_server):
+    import httpx
+
+    with httpx.Client(base_url=session_server.url) as client:
+        assert client.post("/login", json={"email": ALICE[0], "password": ALICE[1]}).status_code == 200
+        assert client.cookies.get("sid")
+        assert client.get("/api/profile").status_code == 200
+        assert client.post("/logout").status_code == 200
+        assert client.cookies.get("sid") is None
+        assert_error(client.get("/api/profile"), 401, MESSAGES["session-missing"])
+
+
+def test_session_logout_all_ends_every_session_of_the_user_only(make_api, session_server):
+    api = make_api(session_server)
+    laptop, phone, bob = api.login("alice"), api.login("alice"), api.login("bob")
+    response = api.post("/logout-all", laptop)
+    assert response.status_code == 200, response.text
+    assert response.json()["sessions_ended"] == 2
+    assert set_cookies(response)["sid"].max_age == 0
+    assert_error(api.profile(laptop), 401, MESSAGES["session-missing"])
+    assert_error(api.profile(phone), 401, MESSAGES["session-missing"])
+    assert api.profile(bob).status_code == 200
+    assert session_server.store.keys("session:*") == [session_key(bob.value.rpartition(".")[0])]
+
+
+def test_session_logout_ends_only_the_presented_session(make_api, session_server):
+    api = make_api(session_server)
+    laptop, phone = api.login("alice"), api.login("alice")
+    assert api.post("/logout", laptop).status_code == 200
+    assert api.profile(laptop).status_code == 401
+    assert api.profile(phone).status_code == 200
+
+
+@pytest.mark.parametrize("revocation", ["blacklist", "version"])
+def test_session_mode_accepts_no_token_revocation(revocation):
+    with pytest.raises(ConfigurationError, match="token modes"):
+        CourseServer("session", revocation=revocation)
+    with pytest.raises(ConfigurationError):
+        create_app(mode="session", revocation=revocation, bcrypt_rounds=ROUNDS)
+
+
+# Token modes ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(params=TOKEN_MODES)
+def token_mode(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+def test_token_claims_name_the_user_and_role(shared_server, make_api, token_mode):
+    api = make_api(shared_server(token_mode))
+    token = api.login("bob").value
+    claims = jwt.decode(token, options={"verify_signature": False})
+    assert claims["sub"] == "2" and claims["role"] == "admin"
+    assert claims["exp"] - claims["iat"] == 24 * 60 * 60
+    assert set(claims) >= {"sub", "role", "iat", "exp", "jti"}
+
+
+def test_token_logout_without_revocation_leaves_the_old_token_working(shared_server, make_api, token_mode, store):
+    # The lesson's point: the client forgets the token; the server cannot force it.
+    server = shared_server(token_mode, revocation="none", store=store)
+    api = make_api(server)
+    credential = api.login("alice")
+    assert api.post("/logout", credential).status_code == 200
+    response = api.profile(credential)
+    assert response.status_code == 200, response.text
+    assert response.json()["user"]["email"] == ALICE[0]
+    assert server.store.keys() == []
+
+
+def test_blacklist_logout_revokes_the_presented_token(shared_server, make_api, token_mode, store):
+    server = shared_server(token_mode, revocation="blacklist", store=store)
+    api = make_api(server)
+    credential, other = api.login("alice"), api.login("alice")
+    response = api.post("/logout", credential)
+    assert response.status_code == 200, response.text
+    replay = api.profile(credential)
+    assert_error(replay, 401, MESSAGES["revoked"])
+    assert_bearer_challenge(replay, token_mode)
+    assert api.profile(other).status_code == 200, "a denylist revokes one token, not the user's others"
+
+
+def test_blacklist_entry_lives_as_long_as_the_token_would_have(shared_server, make_api, token_mode, store):
+    server = shared_server(token_mode, revocation="blacklist", store=store)
+    api = make_api(server)
+    credential = api.login("alice")
+    claims = jwt.decode(credential.value, options={"verify_signature": False})
+    assert api.post("/logout", credential).status_code == 200
+    key = denylist_key(claims["jti"])
+    assert server.store.keys("denylist:*") == [key]
+    ttl = server.store.ttl(key)
+    remaining = claims["exp"] - time.time()
+    assert ttl is not None and remaining - 10 < ttl <= remaining + 1, (ttl, remaining)
+
+
+def test_version_logout_refuses_every_token_of_the_user(shared_server, make_api, token_mode, store):
+    server = shared_server(token_mode, revocation="version", store=store)
+    api = make_api(server)
+    laptop, phone, bob = api.login("alice"), api.login("alice"), api.login("bob")
+    assert api.post("/logout", laptop).status_code == 200
+    for credential in (laptop, phone):
+        replay = api.profile(credential)
+        assert_error(replay, 401, MESSAGES["revoked"])
+        assert_bearer_challenge(replay, token_mode)
+    assert api.profile(bob).status_code == 200
+    assert server.store.get(token_version_key(1)) == "1"
+
+
+def test_version_logout_all_refuses_every_token_of_the_user(shared_server, make_api, token_mode, store):
+    server = shared_server(token_mode, revocation="version", store=store)
+    api = make_api(server)
+    laptop, phone, bob = api.login("alice"), api.login("alice"), api.login("bob")
+    response = api.post("/logout-all", phone)
+    assert response.status_code == 200, response.text
+    assert response.json()["message"] == "Logged out everywhere"
+    assert_error(api.profile(laptop), 401, MESSAGES["revoked"])
+    assert_error(api.profile(phone), 401, MESSAGES["revoked"])
+    assert api.profile(bob).status_code == 200
+    assert api.profile(api.login("alice")).status_code == 200
+
+
+@pytest.mark.parametrize("revocation", ["none", "blacklist"])
+def test_logout_all_without_versions_is_a_conflict_naming_version(shared_server, make_api, token_mode, store, revocation):
+    server = shared_server(token_mode, revocation=revocation, store=store)
+    api = make_api(server)
+    credential = api.login("alice")
+    response = api.post("/logout-all", credential)
+    assert_error(response, 409)
+    assert "version" in response.json()["error"]
+    assert api.profile(credential).status_code == 200, "a refused logout-all revokes nothing"
+
+
+def test_cookie_token_logout_clears_the_cookie(shared_server, make_api):
+    api = make_api(shared_server("cookie-token", revocation="blacklist"))
+    response = api.post("/logout", api.login("alice"))
+    cleared = set_cookies(response)["token"]
+    assert cleared.value == "" and cleared.max_age == 0
+
+
+def test_token_mode_sets_no_cookie_on_logout(shared_server, make_api):
+    api = make_api(shared_server("token", revocation="blacklist"))
+    response = api.post("/logout", api.login("alice"))
+    assert "set-cookie" not in response.headers
+
+
+@pytest.mark.parametrize("header", ["Basic YWxpY2U6d29uZGVybGFuZA==", "Bearer", "Token abc", "BearerX abc"])
+def test_token_mode_without_a_bearer_token_says_no_token_provided(shared_server, make_api, header):
+    api = make_api(shared_server("token"))
+    response = api.get("/api/profile", headers={"Authorization": header})
+    assert_error(response, 401, MESSAGES["token-missing"])
+    assert response.headers["www-authenticate"] == "Bearer"
+
+
+def test_token_mode_ignores_a_token_cookie_and_cookie_token_mode_ignores_the_header(make_server, make_api):
+    token_api = make_api(make_server("token", secret=b"k" * 32))
+    cookie_api = make_api(make_server("cookie-token", secret=b"k" * 32))
+    bearer = token_api.login("alice")
+    cookie = cookie_api.login("alice")
+    assert_error(token_api.get("/api/profile", headers={"Cookie": f"token={bearer.value}"}), 401, MESSAGES["token-missing"])
+    assert_error(
+        cookie_api.get("/api/profile", headers={"Authorization": f"Bearer {cookie.value}"}), 401, MESSAGES["token-missing"]
+    )
+
+
+def test_bearer_scheme_is_case_insensitive(shared_server, make_api):
+    api = make_api(shared_server("token"))
+    token = api.login("alice").value
+    assert api.get("/api/profile", headers={"Authorization": f"bearer {token}"}).status_code == 200
+
+
+# One store, many servers ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("store", ["fakeredis", pytest.param("redis", marks=pytest.mark.redis)])
+def test_a_session_is_valid_on_every_server_sharing_store_and_secret(make_server, make_api, store, request):
+    from authcourse import fakeredis_store
+
+    if store == "redis":
+        spec_a = spec_b = request.getfixturevalue("redis_url")
+    else:
+        spec_a = spec_b = fakeredis_store()
+    a = make_api(make_server("session", store=spec_a, secret=b"x" * 32))
+    b = make_api(make_server("session", store=spec_b, secret=b"x" * 32))
+    credential = a.login("alice")
+    assert b.profile(credential).status_code == 200
+    assert b.post("/logout", credential).status_code == 200
+    assert_error(a.profile(credential), 401, MESSAGES["session-missing"])
+
+
+@pytest.mark.parametrize("store", ["fakeredis", pytest.param("redis", marks=pytest.mark.redis)])
+def test_a_token_revoked_on_one_server_is_refused_by_every_server_sharing_the_store(make_server, make_api, store, request):
+    from authcourse import fakeredis_store
+
+    shared = request.getfixturevalue("redis_url") if store == "redis" else fakeredis_store()
+    a = make_api(make_server("token", revocation="blacklist", store=shared, secret=b"x" * 32))
+    b = make_api(make_server("token", revocation="blacklist", store=shared, secret=b"x" * 32))
+    credential = a.login("alice")
+    assert b.profile(credential).status_code == 200
+    assert a.post("/logout", credential).status_code == 200
+    assert_error(b.profile(credential), 401, MESSAGES["revoked"])
+
+
+class FlakyStore(MemoryStore):
+    """A memory store that can be switched off: every call then fails as a Redis that went away."""
+
+    def __init__(self, failure: Exception) -> None:
+        super().__init__()
+        self.failure = failure
+        self.down = False
+
+    def __getattribute__(self, name: str):
+        if name in ("get", "set", "delete", "ttl", "incr", "add_member", "members", "remove_member") and object.__getattribute__(
+            self, "down"
+        ):
+            raise object.__getattribute__(self, "failure")
+        return object.__getattribute__(self, name)
+
+
+@pytest.mark.parametrize("failure", [redis.ConnectionError("gone"), StoreError("nonsense")], ids=["redis-down", "store-error"])
+@pytest.mark.parametrize("config", [("session", "none"), ("token", "blacklist"), ("token", "version")], ids=config_id)
+def test_a_store_that_fails_answers_503_not_500(make_server, make_api, config, failure):
+    store = FlakyStore(failure)
+    api = make_api(make_server(config[0], revocation=config[1], store=store))
+    credential = api.login("alice")
+    store.down = True
+    try:
+        assert_error(api.profile(credential), 503, "Session store unavailable")
+        assert_error(api.post("/logout", credential), 503, "Session store unavailable")
+        if config[0] == "session":
+            assert_error(api.post_login(*ALICE), 503, "Session store unavailable")
+    finally:
+        store.down = False
+    assert api.profile(credential).status_code == 200
