@@ -19,6 +19,7 @@ from fastapi import FastAPI
 from .app import create_app
 from .settings import Settings
 from .stores import Store
+from .users import UserDirectory
 
 START_TIMEOUT = 10.0  # seconds
 STOP_TIMEOUT = 5.0  # seconds
@@ -57,6 +58,13 @@ class CourseServer:
         if self.app is None:
             raise RuntimeError("the server is not running: call start() first")
         return self.app.state.store
+
+    @property
+    def users(self) -> UserDirectory:
+        """The server's users: the two demo users, plus any added with `users.add_user(...)`."""
+        if self.app is None:
+            raise RuntimeError("the server is not running: call start() first")
+        return self.app.state.users
 
     @property
     def running(self) -> bool:
