@@ -1,0 +1,196 @@
+"""JWTs: what a token carries, how it is verified, and the two ways to take one back."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import jwt
+import pytest
+
+from authcourse import ConfigurationError, MemoryStore, TokenService, later, load_secret
+from authcourse.tokens import MIN_SECRET_BYTES, REQUIRED_CLAIMS, TOKEN_LIFETIME, denylist_key, token_version_key
+from conftest import STORES
+
+SECRET = b"k" * 32
+
+
+@pytest.fixture(params=STORES)
+def tokens(request, make_store) -> TokenService:
+    return TokenService(SECRET, make_store(request.param))
+
+
+@pytest.fixture(params=["memory", "fakeredis"])
+def local_tokens(request, make_store) -> TokenService:
+    return TokenService(SECRET, make_store(request.param))
+
+
+def header_of(token: str) -> dict:
+    return json.loads(base64.urlsafe_b64decode(token.split(".")[0] + "=="))
+
+
+def test_a_token_carries_who_when_and_which(tokens):
+    token = tokens.create_access_token(7, "admin")
+    claims = jwt.decode(token, SECRET, algorithms=["HS256"])
+    assert claims["sub"] == "7" and claims["role"] == "admin"
+    assert claims["exp"] - claims["iat"] == TOKEN_LIFETIME == 24 * 60 * 60
+    assert isinstance(claims["jti"], str) and len(claims["jti"]) >= 16
+    assert "ver" not in claims
+    assert header_of(token) == {"alg": "HS256", "typ": "JWT"}
+
+
+def test_a_version_is_carried_when_given(tokens):
+    claims = tokens.decode_token(tokens.create_access_token(7, "user", version=3))
+    assert claims["ver"] == 3
+
+
+def test_every_token_has_its_own_jti(tokens):
+    jtis = {tokens.decode_token(tokens.create_access_token(7, "user"))["jti"] for _ in range(100)}
+    assert len(jtis) == 100
+
+
+def test_decode_returns_the_claims_of_a_good_token(tokens):
+    token = tokens.create_access_token(7, "user")
+    assert tokens.decode_token(token) == jwt.decode(token, SECRET, algorithms=["HS256"])
+
+
+def test_decoded_claims_are_a_copy_the_caller_may_change(tokens):
+    token = tokens.create_access_token(7, "user")
+    tokens.decode_token(token)["sub"] = "2"
+    assert tokens.decode_token(token)["sub"] == "7"
+
+
+def test_a_token_from_another_secret_is_refused():
+    token = TokenService(b"o" * 32).create_access_token(7, "user")
+    with pytest.raises(jwt.InvalidSignatureError):
+        TokenService(SECRET).decode_token(token)
+
+
+def test_the_lifetime_is_configurable():
+    service = TokenService(SECRET, lifetime=60)
+    claims = service.decode_token(service.create_access_token(7, "user"))
+    assert claims["exp"] - claims["iat"] == 60
+
+
+def test_a_token_expires_after_its_lifetime():
+    service = TokenService(SECRET, lifetime=60)
+    token = service.create_access_token(7, "user")
+    service.decode_token(token)  # verified once, and so perhaps remembered
+    with later(seconds=59):
+        service.decode_token(token)
+    with later(seconds=61), pytest.raises(jwt.ExpiredSignatureError):
+        service.decode_token(token)
+
+
+@pytest.mark.parametrize("claim", REQUIRED_CLAIMS)
+def test_every_required_claim_must_be_present(claim):
+    claims = {"sub": "7", "role": "user", "iat": 1, "exp": 4_000_000_000, "jti": "j"}
+    del claims[claim]
+    with pytest.raises(jwt.MissingRequiredClaimError):
+        TokenService(SECRET).decode_token(jwt.encode(claims, SECRET, algorithm="HS256"))
+
+
+def test_the_required_claims_are_exp_iat_sub_and_jti():
+    assert sorted(REQUIRED_CLAIMS) == ["exp", "iat", "jti", "sub"]
+
+
+# Revocation ------------------------------------------------------------------------------------
+
+
+def test_revoke_denylists_the_token_until_it_would_expire(tokens):
+    claims = tokens.decode_token(tokens.create_access_token(7, "user"))
+    assert not tokens.is_revoked(claims)
+    ttl = tokens.revoke_token(claims)
+    assert TOKEN_LIFETIME - 5 < ttl <= TOKEN_LIFETIME
+    assert tokens.is_revoked(claims)
+    stored_ttl = tokens.store.ttl(denylist_key(claims["jti"]))
+    assert stored_ttl is not None and abs(stored_ttl - ttl) < 5
+
+
+def test_revoking_one_token_leaves_the_others(tokens):
+    first, second = (tokens.decode_token(tokens.create_access_token(7, "user")) for _ in range(2))
+    tokens.revoke_token(first)
+    assert not tokens.is_revoked(second)
+
+
+def test_revoking_an_expired_token_stores_nothing(tokens):
+    claims = {"jti": "old", "exp": 1_000_000_000, "sub": "7"}
+    assert tokens.revoke_token(claims) == 0.0
+    assert tokens.store.keys() == []
+
+
+def test_the_denylist_entry_disappears_when_the_token_would_have_expired(local_tokens):
+    claims = local_tokens.decode_token(local_tokens.create_access_token(7, "user"))
+    local_tokens.revoke_token(claims)
+    with later(hours=23):
+        assert local_tokens.is_revoked(claims)
+    with later(hours=24, seconds=2):
+        assert not local_tokens.is_revoked(claims)
+        assert local_tokens.store.keys() == []
+
+
+def test_a_user_s_version_starts_at_zero_and_goes_up(tokens):
+    assert tokens.current_version(7) == 0
+    assert tokens.revoke_all_for_user(7) == 1
+    assert tokens.revoke_all_for_user("7") == 2
+    assert tokens.current_version(7) == 2
+    assert tokens.store.get(token_version_key(7)) == "2"
+    assert tokens.current_version(8) == 0
+
+
+def test_bumping_the_version_makes_older_tokens_stale(tokens):
+    old = tokens.decode_token(tokens.create_access_token(7, "user", version=tokens.current_version(7)))
+    assert tokens.is_current_version(old)
+    tokens.revoke_all_for_user(7)
+    assert not tokens.is_current_version(old)
+    new = tokens.decode_token(tokens.create_access_token(7, "user", version=tokens.current_version(7)))
+    assert tokens.is_current_version(new)
+
+
+def test_a_token_without_a_version_is_never_current(tokens):
+    assert not tokens.is_current_version(tokens.decode_token(tokens.create_access_token(7, "user")))
+
+
+def test_revocation_without_a_store_is_a_configuration_error():
+    service = TokenService(SECRET)
+    claims = service.decode_token(service.create_access_token(7, "user"))
+    for revoke in (service.revoke_token, service.is_revoked, service.is_current_version):
+        with pytest.raises(ConfigurationError, match="store"):
+            revoke(claims)
+
+
+# The secret ------------------------------------------------------------------------------------
+
+
+def test_without_a_secret_each_call_makes_a_random_one(monkeypatch):
+    monkeypatch.delenv("AUTHCOURSE_SECRET", raising=False)
+    first, second = load_secret(), load_secret()
+    assert len(first) == MIN_SECRET_BYTES == 32
+    assert first != second
+
+
+def test_the_secret_comes_from_the_environment(monkeypatch):
+    monkeypatch.setenv("AUTHCOURSE_SECRET", "e" * 40)
+    assert load_secret() == b"e" * 40
+
+
+def test_a_given_secret_wins_over_the_environment(monkeypatch):
+    monkeypatch.setenv("AUTHCOURSE_SECRET", "e" * 40)
+    assert load_secret("g" * 32) == b"g" * 32
+    assert load_secret(b"b" * 32) == b"b" * 32
+
+
+@pytest.mark.parametrize("secret", ["", "short", "x" * 31, b"x" * 31, "é" * 15])
+def test_a_secret_under_32_bytes_is_refused(secret):
+    with pytest.raises(ConfigurationError, match="at least 32"):
+        load_secret(secret)
+
+
+def test_a_weak_secret_in_the_environment_is_refused(monkeypatch):
+    monkeypatch.setenv("AUTHCOURSE_SECRET", "secret")
+    with pytest.raises(ConfigurationError, match="the secret is 6 bytes"):
+        load_secret()
+
+
+def test_32_bytes_counted_in_utf8_are_enough():
+    assert load_secret("é" * 16) == "é".encode() * 16
