@@ -1,0 +1,170 @@
+"""Write the navigation cells of every notebook, and the course map of the index.
+
+Each numbered notebook (`NN-Title.ipynb`) in notebooks/ and exercises/ gets a cell
+`< previous | Contents | next >` at its top and at its bottom, built from the file names and
+the notebooks' own titles (their first `# ` heading). The index, notebooks/00-Index.ipynb,
+also gets its course map: one line per planned chapter, a link where the notebook exists,
+"coming" where it does not yet.
+
+Never edit those cells by hand: they are recognised by their first line and rewritten.
+The script is idempotent: a second run changes nothing.
+
+    python tools/add_navigation.py           # bring every notebook up to date
+    python tools/add_navigation.py --check   # only report; exit 1 if something is out of date
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+
+ROOT = Path(__file__).resolve().parents[1]
+FOLDERS = ("notebooks", "exercises")
+INDEX = "00-Index.ipynb"
+NAVIGATION_MARK = "<!--NAVIGATION-->"
+CONTENTS_MARK = "<!--CONTENTS-->"
+NUMBERED = re.compile(r"^(\d\d)-[\w.-]+\.ipynb$")
+
+
+@dataclass(frozen=True)
+class Chapter:
+    number: str
+    title: str  # used until the notebook exists; then its own heading wins
+    summary: str
+    beyond_the_lesson: bool = False
+
+
+COURSE_MAP = (
+    Chapter("01", "Two approaches", "one login, one profile call, one logout against a session server and a "
+            "token server, side by side, drawn from the real traffic"),
+    Chapter("02", "Session-based authentication", "the cookie, the store entry it points to, logout that "
+            "deletes it; memory vs fakeredis vs real Redis, and what a restart loses"),
+    Chapter("03", "Token-based authentication", "sign a JWT, decode its three parts, verify it; missing, "
+            "tampered and expired tokens; why the server cannot force a logout"),
+    Chapter("04", "The comparison, measured", "every row of the lesson's table backed by a measurement: bytes "
+            "on the wire, lookup vs verify, scaling, invalidation, CSRF, XSS, mobile, cross-domain"),
+    Chapter("05", "When to use which", "a decision guide to query with your own case"),
+    Chapter("06", "Hybrid approaches", "a JWT in an HttpOnly cookie; a denylist in Redis whose entries expire "
+            "with the tokens they revoke"),
+    Chapter("07", "Cookie security attributes", "every attribute and every SameSite value tried in a real "
+            "browser (Chromium), and an explorer that predicts what the browser sends"),
+    Chapter("08", "Key takeaways and the explain-it challenges", "ten servers behind a load balancer, instant "
+            "logout with JWTs, localStorage vs an HttpOnly cookie under an injected script"),
+    Chapter("09", "Session fixation and timeouts", "regenerating the id at login; idle vs absolute timeouts",
+            beyond_the_lesson=True),
+    Chapter("10", "Refresh tokens", "short access tokens, rotation, and reuse detection", beyond_the_lesson=True),
+    Chapter("11", "Attacks on JWTs", "alg none, a weak secret, key confusion: a vulnerable verifier next to "
+            "the hardened one, with RFC 8725's rules", beyond_the_lesson=True),
+    Chapter("12", "CSRF and cookie prefixes", "a forged cross-site request with and without SameSite; "
+            "`__Host-` cookies; OWASP ASVS requirement ids", beyond_the_lesson=True),
+)
+
+
+def notebooks_in(folder: Path) -> list[Path]:
+    """The numbered notebooks of a folder, in course order."""
+    return sorted(path for path in folder.glob("*.ipynb") if NUMBERED.match(path.name))
+
+
+def is_generated(cell: nbformat.NotebookNode) -> bool:
+    return cell.cell_type == "markdown" and cell.source.startswith((NAVIGATION_MARK, CONTENTS_MARK))
+
+
+def title_of(path: Path) -> str:
+    """A notebook's first level-1 heading, else its file name made readable."""
+    notebook = nbformat.read(path, as_version=4)
+    for cell in notebook.cells:
+        if cell.cell_type == "markdown" and not is_generated(cell):
+            for line in cell.source.splitlines():
+                if line.startswith("# "):
+                    return line[2:].strip()
+    return path.stem.split("-", 1)[-1].replace("-", " ")
+
+
+def link(title: str, target: str) -> str:
+    return f"[{title}]({target})"
+
+
+def navigation(previous: Path | None, contents: str, following: Path | None) -> str:
+    parts = []
+    if previous is not None:
+        parts.append(link(title_of(previous), previous.name))
+    parts.append(link("Contents", contents))
+    if following is not None:
+        parts.append(link(title_of(following), following.name))
+    return f"{NAVIGATION_MARK}\n< " + " | ".join(parts) + " >"
+
+
+def course_map(folder: Path) -> str:
+    """The index's table of contents: every planned chapter, linked when its notebook exists."""
+    existing = {NUMBERED.match(path.name).group(1): path for path in notebooks_in(folder)}  # type: ignore[union-attr]
+    planned = {chapter.number for chapter in COURSE_MAP}
+    unplanned = [Chapter(number, "", "") for number in sorted(existing) if number not in planned and number != "00"]
+
+    def line(chapter: Chapter) -> str:
+        path = existing.get(chapter.number)
+        name = link(title_of(path), path.name) if path else f"{chapter.title} *(coming)*"
+        return f"{int(chapter.number)}. {name}" + (f": {chapter.summary}" if chapter.summary else "")
+
+    lesson = [line(chapter) for chapter in COURSE_MAP if not chapter.beyond_the_lesson]
+    beyond = [line(chapter) for chapter in COURSE_MAP if chapter.beyond_the_lesson] + [line(c) for c in unplanned]
+    return "\n".join(
+        [CONTENTS_MARK, "## Course map", "", "Following the lesson, section by section:", "", *lesson, "",
+         "Beyond the lesson:", "", *beyond]
+    )
+
+
+def markdown(cell_id: str, source: str) -> nbformat.NotebookNode:
+    cell = nbformat.v4.new_markdown_cell(source)
+    cell.id = cell_id  # fixed ids: a rerun must not produce a different file
+    return cell
+
+
+def updated(path: Path, previous: Path | None, following: Path | None, contents: str) -> str:
+    """The notebook's text with its generated cells rewritten."""
+    notebook = nbformat.read(path, as_version=4)
+    nav = navigation(previous, contents, following)
+    cells = [cell for cell in notebook.cells if not is_generated(cell)]
+    top = [markdown("navigation-top", nav)]
+    if path.name == INDEX and path.parent.name == "notebooks":
+        # The course map goes right after the index's introduction (its first cell).
+        cells = cells[:1] + [markdown("course-map", course_map(path.parent))] + cells[1:]
+    notebook.cells = top + cells + [markdown("navigation-bottom", nav)]
+    return nbformat.writes(notebook) + "\n"
+
+
+def update(root: Path = ROOT, *, check: bool = False) -> list[Path]:
+    """Rewrite the generated cells under `root`; return the notebooks that changed (or would)."""
+    changed = []
+    index = root / "notebooks" / INDEX
+    for folder in (root / name for name in FOLDERS):
+        paths = notebooks_in(folder)
+        contents = INDEX if (folder / INDEX).exists() or not index.exists() else f"../notebooks/{INDEX}"
+        for position, path in enumerate(paths):
+            previous = paths[position - 1] if position > 0 else None
+            following = paths[position + 1] if position + 1 < len(paths) else None
+            text = updated(path, previous, following, contents)
+            if text != path.read_text(encoding="utf-8"):
+                changed.append(path)
+                if not check:
+                    path.write_text(text, encoding="utf-8")
+    return changed
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--check", action="store_true", help="change nothing; exit 1 if a notebook is out of date")
+    parser.add_argument("--root", type=Path, default=ROOT, help="the project root (default: this repository)")
+    args = parser.parse_args(argv)
+    changed = update(args.root, check=args.check)
+    for path in changed:
+        print(f"{'out of date' if args.check else 'updated'}: {path.relative_to(args.root)}")
+    return 1 if args.check and changed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
