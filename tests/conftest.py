@@ -26,7 +26,7 @@ from authcourse.redisserver import RedisServer, redis_server_binary
 TLS = ssl.create_default_context()
 
 ROUNDS = 4
-SECRET = "a-test-secret-that-is-long-enough-for-hs256!"  # 44 bytes
+SECRET = "a-test-secret-long-enough-for-hs256-and-for-hs512-forgeries-too!"  # 65 bytes
 
 ALICE = ("alice@example.com", "wonderland")  # role user
 BOB = ("bob@example.com", "builder")  # role admin
@@ -138,8 +138,8 @@ def stop_all(servers: list[CourseServer]) -> None:
 
 
 @pytest.fixture(scope="session")
-def server_pool() -> Iterator[dict[tuple[str, str, str], CourseServer]]:
-    servers: dict[tuple[str, str, str], CourseServer] = {}
+def server_pool() -> Iterator[dict[tuple, CourseServer]]:
+    servers: dict[tuple, CourseServer] = {}
     yield servers
     stop_all(list(servers.values()))
     for server in servers.values():
@@ -155,12 +155,14 @@ def shared_server(request: pytest.FixtureRequest, server_pool) -> Any:
     uvicorn's shutdown tick; the contract matrix has hundreds of tests.
     """
 
-    def get(mode: str = "session", revocation: str = "none", store: str = "fakeredis") -> CourseServer:
+    def get(mode: str = "session", revocation: str = "none", store: str = "fakeredis", **settings: Any) -> CourseServer:
         spec = request.getfixturevalue("redis_url") if store == "redis" else store
-        key = (mode, revocation, spec)
+        key = (mode, revocation, spec, *sorted(settings.items()))
         server = server_pool.get(key)
         if server is None:
-            server = server_pool[key] = CourseServer(mode, revocation=revocation, store=spec, bcrypt_rounds=ROUNDS).start()
+            settings.setdefault("bcrypt_rounds", ROUNDS)
+            server = CourseServer(mode, revocation=revocation, store=spec, **settings).start()
+            server_pool[key] = server
         else:
             keys = server.store.keys()
             if keys:

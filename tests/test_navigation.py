@@ -1,0 +1,125 @@
+"""Tests for tools/add_navigation.py: generated navigation and course map, idempotent."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+_spec = importlib.util.spec_from_file_location("add_navigation", ROOT / "tools" / "add_navigation.py")
+assert _spec is not None and _spec.loader is not None
+navigation = importlib.util.module_from_spec(_spec)
+sys.modules["add_navigation"] = navigation  # dataclasses look their module up there
+_spec.loader.exec_module(navigation)
+
+
+def write_notebook(path: Path, title: str, *extra: str) -> None:
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [nbformat.v4.new_markdown_cell(f"# {title}\n\nSome prose."), nbformat.v4.new_code_cell("1 + 1")]
+    notebook.cells += [nbformat.v4.new_markdown_cell(text) for text in extra]
+    for number, cell in enumerate(notebook.cells):
+        cell.id = f"cell-{number}"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(notebook, path)
+
+
+@pytest.fixture
+def course(tmp_path: Path) -> Path:
+    write_notebook(tmp_path / "notebooks" / "00-Index.ipynb", "The course")
+    write_notebook(tmp_path / "notebooks" / "01-Two-Approaches.ipynb", "Two approaches")
+    write_notebook(tmp_path / "notebooks" / "02-Sessions.ipynb", "Sessions, taken apart")
+    write_notebook(tmp_path / "notebooks" / "13-Extra.ipynb", "An extra chapter")
+    write_notebook(tmp_path / "exercises" / "01-Sessions-Exercises.ipynb", "Exercises on sessions")
+    (tmp_path / "notebooks" / "notes.ipynb").write_text("not a chapter: no number, never read")
+    return tmp_path
+
+
+def cells(path: Path) -> list[nbformat.NotebookNode]:
+    return nbformat.read(path, as_version=4).cells
+
+
+def snapshot(root: Path) -> dict[Path, bytes]:
+    return {path: path.read_bytes() for path in sorted(root.rglob("*.ipynb"))}
+
+
+def test_running_twice_changes_nothing(course: Path) -> None:
+    first = navigation.update(course)
+    assert len(first) == 5, "every numbered notebook got its navigation"
+    before = snapshot(course)
+    assert navigation.update(course) == []
+    assert snapshot(course) == before, "the second run rewrote a file"
+
+
+def test_navigation_links_previous_contents_and_next_at_top_and_bottom(course: Path) -> None:
+    navigation.update(course)
+    chapter = cells(course / "notebooks" / "01-Two-Approaches.ipynb")
+    expected = (
+        "<!--NAVIGATION-->\n< [The course](00-Index.ipynb) | [Contents](00-Index.ipynb) | "
+        "[Sessions, taken apart](02-Sessions.ipynb) >"
+    )
+    assert chapter[0].source == expected and chapter[-1].source == expected
+    assert [cell.source.split("\n")[0] for cell in chapter[1:-1]] == ["# Two approaches", "1 + 1"], "content kept"
+    last = cells(course / "notebooks" / "13-Extra.ipynb")[0].source
+    assert last.endswith("[Contents](00-Index.ipynb) >"), "the last chapter has no next"
+    first = cells(course / "notebooks" / "00-Index.ipynb")[0].source
+    assert first.startswith("<!--NAVIGATION-->\n< [Contents](00-Index.ipynb) | [Two approaches]"), "no previous"
+
+
+def test_exercises_link_to_the_course_index(course: Path) -> None:
+    navigation.update(course)
+    top = cells(course / "exercises" / "01-Sessions-Exercises.ipynb")[0].source
+    assert top == "<!--NAVIGATION-->\n< [Contents](../notebooks/00-Index.ipynb) >"
+
+
+def test_course_map_links_what_exists_and_marks_the_rest_coming(course: Path) -> None:
+    navigation.update(course)
+    index = cells(course / "notebooks" / "00-Index.ipynb")
+    assert index[1].source.startswith("# The course"), "the introduction stays first"
+    course_map = index[2].source
+    assert course_map.startswith("<!--CONTENTS-->\n## Course map")
+    lines = course_map.splitlines()
+    assert any(line.startswith("1. [Two approaches](01-Two-Approaches.ipynb): ") for line in lines)
+    assert any(line.startswith("2. [Sessions, taken apart](02-Sessions.ipynb): ") for line in lines)
+    assert any(line.startswith("3. Token-based authentication *(coming)*: ") for line in lines)
+    assert any(line.startswith("8. Key takeaways") for line in lines)
+    assert "13. [An extra chapter](13-Extra.ipynb)" in lines, "a notebook outside the plan is listed too"
+    assert "- [Exercises on sessions](../exercises/01-Sessions-Exercises.ipynb)" in lines
+    assert "](0" not in course_map.split("3. Token-based")[1].split("13.")[0], "only existing notebooks are linked"
+
+
+def test_hand_edited_generated_cells_are_replaced_not_duplicated(course: Path) -> None:
+    navigation.update(course)
+    path = course / "notebooks" / "02-Sessions.ipynb"
+    notebook = nbformat.read(path, as_version=4)
+    notebook.cells[0].source = "<!--NAVIGATION-->\n< edited by hand >"
+    notebook.cells.insert(2, nbformat.v4.new_markdown_cell("<!--NAVIGATION-->\nstray copy"))
+    nbformat.write(notebook, path)
+    assert navigation.update(course) == [path]
+    sources = [cell.source for cell in cells(path)]
+    assert sum(source.startswith("<!--NAVIGATION-->") for source in sources) == 2
+    assert "edited by hand" not in "".join(sources)
+
+
+def test_a_new_chapter_updates_its_neighbours(course: Path) -> None:
+    navigation.update(course)
+    write_notebook(course / "notebooks" / "03-Tokens.ipynb", "Tokens, taken apart")
+    changed = {path.name for path in navigation.update(course)}
+    assert changed == {"00-Index.ipynb", "02-Sessions.ipynb", "03-Tokens.ipynb", "13-Extra.ipynb"}
+
+
+def test_check_mode_reports_and_changes_nothing(course: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    before = snapshot(course)
+    assert navigation.main(["--check", "--root", str(course)]) == 1
+    assert snapshot(course) == before
+    assert "out of date: notebooks/01-Two-Approaches.ipynb" in capsys.readouterr().out
+    assert navigation.main(["--root", str(course)]) == 0
+    assert navigation.main(["--check", "--root", str(course)]) == 0
+
+
+def test_the_course_notebooks_are_up_to_date() -> None:
+    stale = navigation.update(ROOT, check=True)
+    assert stale == [], f"run: python tools/add_navigation.py (out of date: {[str(p) for p in stale]})"
