@@ -125,7 +125,9 @@ def test_watched_store_notes_operations_but_not_keys() -> None:
     assert store.keys() == ["session:x", "user-sessions:1"]
     store.remove_member("user-sessions:1", "x")
     store.delete("session:x")
-    assert store.drain() == ["SET session:x", "GET session:x", "SADD user-sessions:1", "SREM user-sessions:1", "DEL session:x"]
+    assert store.drain() == [
+        "SET session:x", "GET session:x", "SADD user-sessions:1", "SREM user-sessions:1", "DEL session:x"
+    ]
     assert store.drain() == []
     assert store.name == "memory"
 
