@@ -112,9 +112,13 @@ def course_map(folder: Path) -> str:
 
     lesson = [line(chapter) for chapter in COURSE_MAP if not chapter.beyond_the_lesson]
     beyond = [line(chapter) for chapter in COURSE_MAP if chapter.beyond_the_lesson] + [line(c) for c in unplanned]
+    exercises = [
+        f"- {link(title_of(path), f'../exercises/{path.name}')}" for path in notebooks_in(folder.parent / "exercises")
+    ]
     return "\n".join(
         [CONTENTS_MARK, "## Course map", "", "Following the lesson, section by section:", "", *lesson, "",
-         "Beyond the lesson:", "", *beyond]
+         "Beyond the lesson:", "", *beyond, "", "Exercises, each with check cells that say what passed:", "",
+         *(exercises or ["- *(coming)*"])]
     )
 
 
