@@ -112,6 +112,8 @@ class CourseServer:
             self._thread.join(STOP_TIMEOUT)
         if self._socket is not None:
             self._socket.close()
+            if isinstance(self.settings.store, str) and "://" in self.settings.store and self.app is not None:
+                self.app.state.store.close()  # the Redis connections this server opened from its URL
         self._server = self._thread = self._socket = None
 
     def __enter__(self) -> CourseServer:
