@@ -63,10 +63,18 @@ def serve(args: argparse.Namespace) -> int:
         print(f"  secret: random for this process (set {SECRET_ENV} to share it between servers)")
     sys.stdout.flush()
     config = uvicorn.Config(
-        app, host=args.host, port=args.port, log_level="warning", access_log=not args.quiet, lifespan="off"
+        app,
+        host=args.host,
+        port=args.port,
+        log_level="warning" if args.quiet else "info",  # uvicorn's access log is at info level
+        access_log=not args.quiet,
+        lifespan="off",
     )
     server = uvicorn.Server(config)
-    server.run()
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        pass  # uvicorn has shut down cleanly, then re-raised the Ctrl-C it caught: not an error
     return 0 if server.started else 1
 
 
