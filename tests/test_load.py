@@ -16,7 +16,6 @@ LOADS = [
     ("session", "none", "fakeredis"),
     pytest.param("session", "none", "redis", marks=pytest.mark.redis),
     ("token", "version", "memory"),
-    ("cookie-token", "blacklist", "fakeredis"),
 ]
 
 
