@@ -80,6 +80,8 @@ LOGIN_CASES = {
 LOGIN_EXPECTED = {
     "malformed json": (400, "Malformed JSON body"),
     "text/plain": (415, "Content-Type must be application/json"),
+    "json without content type": (415, "Content-Type must be application/json"),
+    "a body over 16 KB": (413, None),
     "a json array": (422, "Invalid request body: body must be a JSON object"),
     "no password": (422, "Invalid request body: password is required"),
     "email a number": (422, "Invalid request body: email must be a string"),
@@ -122,6 +124,8 @@ RAW_HEADERS = {
     "a 60 KB Authorization": {"Authorization": "Bearer " + "x" * 60_000},
     "latin-1 bytes in Cookie": {"Cookie": b"sid=\xff\xfe; token=\xe9\x80"},
     "utf-8 bytes in Cookie": {"Cookie": "sid=é; token=ü".encode()},
+    "utf-8 bytes in signed-looking cookies": {"Cookie": "sid=été.signature; token=é.ü.ß".encode()},
+    "latin-1 bytes in signed-looking cookies": {"Cookie": b"sid=\xe9t\xe9.sig; token=\xe9.\xfc.\xdf"},
     "an 8 KB Cookie header": {"Cookie": "sid=" + "s" * 4096 + "; token=" + "t" * 4096},
     "cookie syntax soup": {"Cookie": "sid=;;;==; =token; token; ;; sid=\"x\"; token=a=b=c"},
     "both cookies twice": {"Cookie": "sid=a; sid=b; token=c; token=d"},
