@@ -20,7 +20,8 @@ import redis
 
 from authcourse import CourseServer, Store, open_store
 from authcourse.cookies import Cookie
-from authcourse.redisserver import RedisServer, redis_server_binary
+from authcourse import redisserver
+from authcourse.redisserver import RedisServer
 
 # One TLS context for every test client: httpx otherwise builds one per client (about 30 ms).
 TLS = ssl.create_default_context()
@@ -64,7 +65,7 @@ def config_id(config: tuple[str, str]) -> str:
 
 @pytest.fixture(scope="session")
 def redis_server() -> Iterator[RedisServer]:
-    if redis_server_binary() is None:
+    if redisserver.redis_server_binary() is None:
         message = "redis-server not installed (apt-get install redis-server)"
         if os.environ.get("CI"):
             pytest.fail(f"{message}; CI is set, so tests that need it must run", pytrace=False)
