@@ -16,7 +16,7 @@ import redis
 from fastapi import Depends, FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictStr, ValidationError
 from starlette.requests import ClientDisconnect
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -165,8 +165,8 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> FastAPI:
         return auth.login(user, request)
 
     @app.get("/api/profile")
-    async def profile(principal: Authenticated) -> JSONResponse:
-        return JSONResponse({"user": principal.user.public()})
+    async def profile(principal: Authenticated) -> Response:
+        return Response(principal.user.profile_json, media_type="application/json")
 
     @app.post("/logout")
     async def logout(principal: Authenticated) -> JSONResponse:

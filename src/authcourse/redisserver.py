@@ -47,6 +47,11 @@ class RedisServer:
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
 
+    @property
+    def pid(self) -> int | None:
+        """The redis-server process id while it runs (to measure its CPU time, say)."""
+        return self._process.pid if self._process is not None else None
+
     def start(self) -> RedisServer:
         binary = redis_server_binary()
         if binary is None:

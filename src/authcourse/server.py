@@ -8,6 +8,7 @@ in a notebook, any log line lands in whichever cell happens to be running.
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
 import time
@@ -32,6 +33,13 @@ class ServerStartError(RuntimeError):
 class _ThreadServer(uvicorn.Server):
     def install_signal_handlers(self) -> None:  # only the main thread may touch signals
         pass
+
+    async def main_loop(self) -> None:
+        # uvicorn looks at should_exit every 100 ms; every 10 ms makes stop() that much quicker.
+        counter = 0
+        while not await self.on_tick(counter):
+            counter = (counter + 1) % 864_000
+            await asyncio.sleep(0.01)
 
 
 class CourseServer:
@@ -90,7 +98,13 @@ class CourseServer:
         sock = self._bind()
         self.port = sock.getsockname()[1]
         config = uvicorn.Config(
-            self.app, log_config=None, log_level="critical", access_log=False, lifespan="off", timeout_graceful_shutdown=1
+            self.app,
+            log_config=None,
+            log_level="critical",
+            access_log=False,
+            lifespan="off",
+            proxy_headers=False,
+            timeout_graceful_shutdown=1,
         )
         server = _ThreadServer(config)
         thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True, name=f"authcourse:{self.port}")
