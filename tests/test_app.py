@@ -4,14 +4,27 @@ from __future__ import annotations
 
 import time
 
+import httpx
 import jwt
 import pytest
 import redis
 
-from authcourse import ConfigurationError, CourseServer, MemoryStore, StoreError, create_app
+from authcourse import ConfigurationError, CourseServer, MemoryStore, StoreError, create_app, fakeredis_store
 from authcourse.sessions import session_key, user_sessions_key
 from authcourse.tokens import denylist_key, token_version_key
-from conftest import ALICE, BOB, CONFIGS, MESSAGES, ROUNDS, STORES, TOKEN_MODES, assert_error, config_id, set_cookies
+from conftest import (
+    ALICE,
+    BOB,
+    CONFIGS,
+    MESSAGES,
+    ROUNDS,
+    STORES,
+    TLS,
+    TOKEN_MODES,
+    assert_error,
+    config_id,
+    set_cookies,
+)
 
 
 @pytest.fixture(params=CONFIGS, ids=config_id)
@@ -195,9 +208,7 @@ def test_session_logout_deletes_the_session_and_clears_the_cookie(make_api, sess
 
 
 def test_session_logout_clears_the_cookie_in_a_client_s_jar(session_server):
-    import httpx
-
-    with httpx.Client(base_url=session_server.url) as client:
+    with httpx.Client(base_url=session_server.url, verify=TLS) as client:
         assert client.post("/login", json={"email": ALICE[0], "password": ALICE[1]}).status_code == 200
         assert client.cookies.get("sid")
         assert client.get("/api/profile").status_code == 200
@@ -316,7 +327,9 @@ def test_version_logout_all_refuses_every_token_of_the_user(shared_server, make_
 
 
 @pytest.mark.parametrize("revocation", ["none", "blacklist"])
-def test_logout_all_without_versions_is_a_conflict_naming_version(shared_server, make_api, token_mode, store, revocation):
+def test_logout_all_without_versions_is_a_conflict_naming_version(
+    shared_server, make_api, token_mode, store, revocation
+):
     server = shared_server(token_mode, revocation=revocation, store=store)
     api = make_api(server)
     credential = api.login("alice")
@@ -352,10 +365,10 @@ def test_token_mode_ignores_a_token_cookie_and_cookie_token_mode_ignores_the_hea
     cookie_api = make_api(make_server("cookie-token", secret=b"k" * 32))
     bearer = token_api.login("alice")
     cookie = cookie_api.login("alice")
-    assert_error(token_api.get("/api/profile", headers={"Cookie": f"token={bearer.value}"}), 401, MESSAGES["token-missing"])
-    assert_error(
-        cookie_api.get("/api/profile", headers={"Authorization": f"Bearer {cookie.value}"}), 401, MESSAGES["token-missing"]
-    )
+    as_cookie = token_api.get("/api/profile", headers={"Cookie": f"token={bearer.value}"})
+    assert_error(as_cookie, 401, MESSAGES["token-missing"])
+    as_header = cookie_api.get("/api/profile", headers={"Authorization": f"Bearer {cookie.value}"})
+    assert_error(as_header, 401, MESSAGES["token-missing"])
 
 
 def test_bearer_scheme_is_case_insensitive(shared_server, make_api):
@@ -369,14 +382,9 @@ def test_bearer_scheme_is_case_insensitive(shared_server, make_api):
 
 @pytest.mark.parametrize("store", ["fakeredis", pytest.param("redis", marks=pytest.mark.redis)])
 def test_a_session_is_valid_on_every_server_sharing_store_and_secret(make_server, make_api, store, request):
-    from authcourse import fakeredis_store
-
-    if store == "redis":
-        spec_a = spec_b = request.getfixturevalue("redis_url")
-    else:
-        spec_a = spec_b = fakeredis_store()
-    a = make_api(make_server("session", store=spec_a, secret=b"x" * 32))
-    b = make_api(make_server("session", store=spec_b, secret=b"x" * 32))
+    shared = request.getfixturevalue("redis_url") if store == "redis" else fakeredis_store()
+    a = make_api(make_server("session", store=shared, secret=b"x" * 32))
+    b = make_api(make_server("session", store=shared, secret=b"x" * 32))
     credential = a.login("alice")
     assert b.profile(credential).status_code == 200
     assert b.post("/logout", credential).status_code == 200
@@ -384,9 +392,9 @@ def test_a_session_is_valid_on_every_server_sharing_store_and_secret(make_server
 
 
 @pytest.mark.parametrize("store", ["fakeredis", pytest.param("redis", marks=pytest.mark.redis)])
-def test_a_token_revoked_on_one_server_is_refused_by_every_server_sharing_the_store(make_server, make_api, store, request):
-    from authcourse import fakeredis_store
-
+def test_a_token_revoked_on_one_server_is_refused_by_every_server_sharing_the_store(
+    make_server, make_api, store, request
+):
     shared = request.getfixturevalue("redis_url") if store == "redis" else fakeredis_store()
     a = make_api(make_server("token", revocation="blacklist", store=shared, secret=b"x" * 32))
     b = make_api(make_server("token", revocation="blacklist", store=shared, secret=b"x" * 32))
@@ -394,6 +402,9 @@ def test_a_token_revoked_on_one_server_is_refused_by_every_server_sharing_the_st
     assert b.profile(credential).status_code == 200
     assert a.post("/logout", credential).status_code == 200
     assert_error(b.profile(credential), 401, MESSAGES["revoked"])
+
+
+STORE_METHODS = ("get", "set", "delete", "ttl", "incr", "add_member", "members", "remove_member")
 
 
 class FlakyStore(MemoryStore):
@@ -405,14 +416,14 @@ class FlakyStore(MemoryStore):
         self.down = False
 
     def __getattribute__(self, name: str):
-        if name in ("get", "set", "delete", "ttl", "incr", "add_member", "members", "remove_member") and object.__getattribute__(
-            self, "down"
-        ):
+        if name in STORE_METHODS and object.__getattribute__(self, "down"):
             raise object.__getattribute__(self, "failure")
         return object.__getattribute__(self, name)
 
 
-@pytest.mark.parametrize("failure", [redis.ConnectionError("gone"), StoreError("nonsense")], ids=["redis-down", "store-error"])
+@pytest.mark.parametrize(
+    "failure", [redis.ConnectionError("gone"), StoreError("nonsense")], ids=["redis-down", "store-error"]
+)
 @pytest.mark.parametrize("config", [("session", "none"), ("token", "blacklist"), ("token", "version")], ids=config_id)
 def test_a_store_that_fails_answers_503_not_500(make_server, make_api, config, failure):
     store = FlakyStore(failure)

@@ -140,7 +140,7 @@ def forgeries(valid: str) -> dict[str, str]:
     claims = unb64(payload)
     now = int(time.time())
     other = jwt.encode(claims_for(2, role="admin"), KEY, algorithm="HS256")
-    made = {
+    return {
         "alg none": f"{b64({'alg': 'none', 'typ': 'JWT'})}.{b64(claims)}.",
         "alg None": f"{b64({'alg': 'None', 'typ': 'JWT'})}.{b64(claims)}.",
         "alg none with signature": f"{b64({'alg': 'none'})}.{b64(claims)}.{signature}",
@@ -164,7 +164,6 @@ def forgeries(valid: str) -> dict[str, str]:
         "sub not a number": jwt.encode(claims_for(sub="alice"), KEY, algorithm="HS256"),
         "exp not a number": jwt.encode(claims_for(exp="tomorrow"), KEY, algorithm="HS256"),
     }
-    return made
 
 
 FORGERIES = list(forgeries(jwt.encode(claims_for(), KEY, algorithm="HS256")))
@@ -380,7 +379,7 @@ def test_the_denylist_entry_expires_with_the_token(shared_server, make_api, stor
 
 
 def test_secure_cookies_are_marked_secure(make_server, make_api):
-    for mode, name in (("session", "sid"), ("cookie-token", "token")):
+    for mode in ("session", "cookie-token"):
         api = make_api(make_server(mode, secure_cookies=True))
         response = api.post_login(*ALICE)
         assert "; Secure" in response.headers["set-cookie"], response.headers

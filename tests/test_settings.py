@@ -51,7 +51,9 @@ def test_a_bad_setting_is_refused_by_name(kwargs, message):
         Settings(**kwargs)
 
 
-@pytest.mark.parametrize("store", ["memory", "fakeredis", "redis://localhost:6379/0", "rediss://h:1/0", "unix:///tmp/r.sock"])
+@pytest.mark.parametrize(
+    "store", ["memory", "fakeredis", "redis://localhost:6379/0", "rediss://h:1/0", "unix:///tmp/r.sock"]
+)
 def test_every_kind_of_store_is_accepted(store):
     assert Settings(store=store).store == store
 

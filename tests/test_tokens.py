@@ -8,7 +8,7 @@ import json
 import jwt
 import pytest
 
-from authcourse import ConfigurationError, MemoryStore, TokenService, later, load_secret
+from authcourse import ConfigurationError, TokenService, later, load_secret
 from authcourse.tokens import MIN_SECRET_BYTES, REQUIRED_CLAIMS, TOKEN_LIFETIME, denylist_key, token_version_key
 from conftest import STORES
 
