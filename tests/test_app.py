@@ -438,3 +438,15 @@ def test_a_store_that_fails_answers_503_not_500(make_server, make_api, config, f
     finally:
         store.down = False
     assert api.profile(credential).status_code == 200
+
+
+def test_a_fakeredis_outage_answers_503_and_the_server_recovers(make_api):
+    store = fakeredis_store()
+    with CourseServer("session", store=store, bcrypt_rounds=4) as server:
+        api = make_api(server)
+        credential = api.login(ALICE)
+        store.server.connected = False
+        assert_error(api.profile(credential), 503, "Session store unavailable")
+        store.server.connected = True
+        response = api.profile(credential)
+        assert response.status_code == 200, response.text

@@ -260,3 +260,25 @@ def test_memory_store_counts_right_under_many_threads():
         thread.join()
     assert store.get("n") == "4000"
     assert store.members("s") == {f"t{i}" for i in range(8)}
+
+
+def test_fakeredis_fast_get_answers_like_the_client_path():
+    store = fakeredis_store()
+    store.set("text", "héllo", ttl=60)
+    store.add_member("set", "a")
+    assert store._direct, "the direct path to fakeredis's engine should be in use"
+    assert store.get("text") == store.client.get("text") == "héllo"
+    assert store.get("missing") is None
+    with pytest.raises(STORE_FAILURES):
+        store.get("set")
+
+
+def test_fakeredis_simulated_outage_fails_cleanly_and_recovers():
+    store = fakeredis_store()
+    store.set("k", "v")
+    store.server.connected = False
+    with pytest.raises(redis.ConnectionError):
+        store.get("k")
+    store.server.connected = True
+    assert store.get("k") == "v"
+    assert store.get("k") == "v"  # the reopened connection serves the fast path again

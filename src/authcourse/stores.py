@@ -215,24 +215,33 @@ class FakeRedisStore(RedisStore):
         client = fakeredis.FakeRedis(server=self.server, decode_responses=True, single_connection_client=True)
         super().__init__(client, "fakeredis")
         self._lock = client.single_connection_lock
-        self._socket = self._engine_socket()
+        self._direct = self._probe()
 
     def _engine_socket(self):
+        """fakeredis's socket of the client's one connection, if it is open and connected."""
+        socket = getattr(self.client.connection, "_sock", None)
+        if socket is None or getattr(socket, "_server", None) is None or not self.server.connected:
+            return None  # closed, or a simulated outage: the client path reconnects or raises
+        return socket
+
+    def _probe(self) -> bool:
         try:
             self.client.ping()  # opens the single connection
-            socket = self.client.connection._sock
-            socket._process_command([b"EXISTS", b"authcourse:probe"])
-            socket.responses.get_nowait()
-            return socket
+            with self._lock:
+                socket = self._engine_socket()
+                socket._process_command([b"EXISTS", b"authcourse:probe"])
+                return socket.responses.get_nowait() == 0
         except Exception:  # another fakeredis version: use the client path only
-            return None
+            return False
 
     def get(self, key: str) -> str | None:
-        if self._socket is None:
-            return super().get(key)
         with self._lock:
-            self._socket._process_command([b"GET", key.encode()])
-            value = self._socket.responses.get_nowait()
+            socket = self._engine_socket() if self._direct else None
+            if socket is not None:
+                socket._process_command([b"GET", key.encode()])
+                value = socket.responses.get_nowait()
+        if socket is None:
+            return super().get(key)
         if isinstance(value, Exception):
             raise StoreError(str(value))
         return None if value is None else value.decode()
