@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import threading
 from typing import Any
 
 import jwt
@@ -29,12 +28,12 @@ import jwt
 from .clock import now
 from .errors import ConfigurationError
 from .stores import Store
+from .verified import CACHE_SIZE, VerifiedCache
 
 ALGORITHM = "HS256"
 MIN_SECRET_BYTES = 32  # RFC 7518 section 3.2: an HS256 key at least as long as the hash
 TOKEN_LIFETIME = 24 * 60 * 60  # seconds, the lesson's expiresIn: '24h'
 REQUIRED_CLAIMS = ["exp", "iat", "sub", "jti"]
-VERIFIED_CACHE_SIZE = 10_000  # tokens whose signature check is remembered
 SECRET_ENV = "AUTHCOURSE_SECRET"
 
 
@@ -80,14 +79,12 @@ class TokenService:
         store: Store | None = None,
         *,
         lifetime: float = TOKEN_LIFETIME,
-        cache_size: int = VERIFIED_CACHE_SIZE,
+        cache_size: int = CACHE_SIZE,
     ) -> None:
         self._secret = secret
         self.store = store
         self.lifetime = lifetime
-        self.cache_size = cache_size
-        self._verified: dict[str, dict[str, Any]] = {}
-        self._cache_lock = threading.Lock()
+        self._verified: VerifiedCache[dict[str, Any]] = VerifiedCache(cache_size)
 
     def create_access_token(self, user_id: int, role: str, *, version: int | None = None) -> str:
         """A signed token: who (`sub`, `role`), when (`iat`, `exp`), which one (`jti`)."""
@@ -110,11 +107,7 @@ class TokenService:
             return dict(claims)
         # Unknown, or outside its time window now: PyJWT decides, and raises the precise error.
         claims = jwt.decode(token, self._secret, algorithms=[ALGORITHM], options={"require": REQUIRED_CLAIMS})
-        if self.cache_size > 0:
-            with self._cache_lock:
-                if len(self._verified) >= self.cache_size:
-                    del self._verified[next(iter(self._verified))]  # forget the oldest
-                self._verified[token] = claims
+        self._verified.remember(token, claims)
         return dict(claims)
 
     # Revocation: both need the store -------------------------------------------------------
