@@ -30,6 +30,7 @@ from .tokens import TokenService, load_secret
 from .users import UserDirectory
 
 OFF = {"tracing": False, "metrics": False, "logs": False, "operation_spans": False}
+DOC_PATHS = ("/openapi.json", "/docs", "/docs/oauth2-redirect")
 MAX_BODY_BYTES = 16 * 1024  # a login is under 1 KB; anything larger is refused unread
 
 
@@ -138,7 +139,9 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> FastAPI:
     app = FastAPI(
         title=f"authcourse mini-server ({settings.mode}, revocation {settings.revocation})",
         telemetry=OFF,
-        docs_url="/docs",
+        openapi_url=DOC_PATHS[0],
+        docs_url=DOC_PATHS[1],
+        swagger_ui_oauth2_redirect_url=DOC_PATHS[2],
         redoc_url=None,
     )
     app.state.settings = settings
@@ -184,4 +187,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> FastAPI:
             raise Forbidden()
         return respond({"message": f"Welcome, {principal.user.name}", "user": principal.user.public()})
 
+    # The course's routes first, FastAPI's documentation routes after them: every request is
+    # matched against the routes in order, and the API is what is asked for.
+    app.router.routes.sort(key=lambda route: getattr(route, "path", "") in DOC_PATHS)
     return app

@@ -69,6 +69,7 @@ def serve(args: argparse.Namespace) -> int:
         log_level="warning" if args.quiet else "info",  # uvicorn's access log is at info level
         access_log=not args.quiet,
         lifespan="off",
+        proxy_headers=False,  # the course reads no client address, so no proxy header is trusted
     )
     server = uvicorn.Server(config)
     try:
