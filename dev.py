@@ -48,7 +48,9 @@ def main(argv: list[str]) -> int:
     python = ensure_installed(EXTRAS[command])
     if command == "lab":
         index = "notebooks/00-Index.ipynb"
-        return subprocess.call([str(python), "-m", "jupyter", "lab", index, *rest], cwd=ROOT)
+        as_root = ["--allow-root"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []  # containers, CI
+        root = [f"--ServerApp.root_dir={ROOT}"]  # the whole course, not only notebooks/, in the file browser
+        return subprocess.call([str(python), "-m", "jupyter", "lab", index, *root, *as_root, *rest], cwd=ROOT)
     return subprocess.call([str(python), "-m", "pytest", *rest], cwd=ROOT)
 
 
