@@ -44,5 +44,10 @@ def test_only_the_exact_cookie_that_was_checked_is_remembered():
     cookie = sessions.sign(sessions.create_session(1, "user").id)
     assert sessions.unsign(cookie) is not None
     session_id, _, signature = cookie.rpartition(".")
-    assert sessions.unsign(f"{session_id}.{signature[:-1]}A") is None
-    assert sessions.unsign(f"{session_id[:-1]}A.{signature}") is None
+    assert sessions.unsign(f"{session_id}.{other_last_character(signature)}") is None
+    assert sessions.unsign(f"{other_last_character(session_id)}.{signature}") is None
+
+
+def other_last_character(text: str) -> str:
+    """`text` with its last character changed (never to itself)."""
+    return text[:-1] + ("B" if text.endswith("A") else "A")
