@@ -14,12 +14,13 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import time
 import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from authcourse.redisserver import free_port
 
 HERE = Path(__file__).resolve().parent
 OWN_WRK_LUA = HERE / "wrk_result.lua"  # same WRK_RESULT line as the peer's load/wrk.lua
@@ -27,12 +28,6 @@ ALICE = {"email": "alice@example.com", "password": "wonderland"}
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 SCENARIOS = {"health": "/health", "profile": "/api/profile"}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 # Processes ---------------------------------------------------------------------------------

@@ -113,25 +113,22 @@ def versus_table(res: Results) -> str:
                   "profile CPU/req theirs/ours"], rows)
 
 
+def ratio_check(ratio: list[float], target: float, what: str, detail: str = "") -> tuple[str, str]:
+    """PASS/FAIL on the median of per-repetition ratios, SKIP when nothing was measured."""
+    if not ratio:
+        return "SKIP", f"{what} >= {target}: not measured"
+    verdict = "PASS" if statistics.median(ratio) >= target else "FAIL"
+    return verdict, f"{what} = {fmt(ratio, 2)}{detail}, target >= {target}"
+
+
 def checks(res: Results, starts: list[dict]) -> list[tuple[str, str]]:
     """(PASS|FAIL|SKIP, text) for each figure the issue asks for."""
     lines = []
     for ours, theirs in (("fastapi-session", "express-session"), ("fastapi-token", "express-token-keyobject")):
         ratio = res.per_rep(ours, "profile", theirs, "profile")
-        if not ratio:
-            lines.append(("SKIP", f"profile req/s {ours} / {theirs} >= {TARGET_VS_PEER}: not measured"))
-            continue
-        med = statistics.median(ratio)
-        lines.append(("PASS" if med >= TARGET_VS_PEER else "FAIL",
-                      f"profile req/s {ours} / {theirs} = {fmt(ratio, 2)} (median of per-rep ratios), target >= {TARGET_VS_PEER}"))
+        lines.append(ratio_check(ratio, TARGET_VS_PEER, f"profile req/s {ours} / {theirs}", " (median of per-rep ratios)"))
     for label in EMBEDDED_STORE_MODES:
-        ratio = res.overhead(label)
-        if not ratio:
-            lines.append(("SKIP", f"{label}: profile/health >= {TARGET_OVERHEAD}: not measured"))
-            continue
-        med = statistics.median(ratio)
-        lines.append(("PASS" if med >= TARGET_OVERHEAD else "FAIL",
-                      f"{label}: profile/health req/s = {fmt(ratio, 2)}, target >= {TARGET_OVERHEAD}"))
+        lines.append(ratio_check(res.overhead(label), TARGET_OVERHEAD, f"{label}: profile/health req/s"))
     for row in starts:
         med = row["start_median_ms"]
         lines.append(("PASS" if med < TARGET_READY_MS else "FAIL",
