@@ -46,15 +46,16 @@ async def read_credentials(request: Request) -> Credentials:
     content_type = request.headers.get("content-type", "")
     if "json" not in content_type.lower():
         raise RequestError("Content-Type must be application/json", status=415)
+    too_large = RequestError(f"Request body must be at most {MAX_BODY_BYTES} bytes", status=413)
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        raise RequestError(f"Request body must be at most {MAX_BODY_BYTES} bytes", status=413)
+        raise too_large
     body = bytearray()
     try:
         async for chunk in request.stream():
             body += chunk
             if len(body) > MAX_BODY_BYTES:
-                raise RequestError(f"Request body must be at most {MAX_BODY_BYTES} bytes", status=413)
+                raise too_large
     except ClientDisconnect:
         raise BadRequest("Client disconnected") from None
     try:
