@@ -261,7 +261,7 @@ class Redis:
 
     @property
     def pid(self) -> int:
-        return self.server._process.pid  # RedisServer has no public pid
+        return self.server.pid
 
     def stop(self) -> None:
         self.server.cleanup()

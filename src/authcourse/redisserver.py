@@ -59,7 +59,7 @@ class RedisServer:
         if self._dir is None:
             self._dir = tempfile.TemporaryDirectory(prefix="authcourse-redis-")
         self.port = self.port or free_port()
-        persistence = ["--appendonly", "yes"] if self.persistent else ["--appendonly", "no"]
+        persistence = ["--appendonly", "yes" if self.persistent else "no"]
         self._process = subprocess.Popen(
             [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", *persistence,
              "--dir", self._dir.name, "--logfile", ""],
