@@ -34,9 +34,10 @@ def environment(**changes: str | None) -> dict[str, str]:
 
 
 class Serving:
-    def __init__(self, process: subprocess.Popen[str], url: str) -> None:
+    def __init__(self, process: subprocess.Popen[str], url: str, banner: str = "") -> None:
         self.process = process
         self.url = url
+        self.banner = banner  # what was read of stdout before the server answered
         self.http = httpx.Client(base_url=url, timeout=10, verify=TLS)
 
     def interrupt(self) -> tuple[int, str, str]:
@@ -44,11 +45,11 @@ class Serving:
         self.http.close()
         self.process.send_signal(signal.SIGINT)
         out, err = self.process.communicate(timeout=20)
-        return self.process.returncode, out, err
+        return self.process.returncode, self.banner + out, err
 
 
-def start_cli(*args: str, env: dict[str, str] | None = None) -> Serving:
-    port = free_port()
+def start_cli(*args: str, env: dict[str, str] | None = None, port: int | None = None) -> Serving:
+    port = free_port() if port is None else port
     process = subprocess.Popen(
         [*COMMAND, "serve", "--port", str(port), "--bcrypt-rounds", str(ROUNDS), *args],
         stdout=subprocess.PIPE,
@@ -56,12 +57,16 @@ def start_cli(*args: str, env: dict[str, str] | None = None) -> Serving:
         text=True,
         env=env or environment(),
     )
+    banner = ""
+    if port == 0:  # the real port is in the first lines the command prints
+        banner = process.stdout.readline() + process.stdout.readline()
+        port = int(banner.split("http://127.0.0.1:")[1].split()[0])
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + READY_TIMEOUT
     while True:
         try:
             if httpx.get(f"{url}/health", verify=TLS, timeout=1).status_code == 200:
-                return Serving(process, url)
+                return Serving(process, url, banner)
         except httpx.TransportError:
             pass
         if process.poll() is not None:
@@ -78,8 +83,8 @@ def start_cli(*args: str, env: dict[str, str] | None = None) -> Serving:
 def serve() -> Iterator[object]:
     started: list[Serving] = []
 
-    def run(*args: str, env: dict[str, str] | None = None) -> Serving:
-        serving = start_cli(*args, env=env)
+    def run(*args: str, env: dict[str, str] | None = None, port: int | None = None) -> Serving:
+        serving = start_cli(*args, env=env, port=port)
         started.append(serving)
         return serving
 
@@ -136,6 +141,90 @@ def test_serve_session_mode_by_default_and_logs_requests_unless_quiet(serve):
     assert code == 0, err
     assert "mode session, revocation none, store fakeredis" in out
     assert "GET /api/profile" in out + err
+
+
+def children(pid: int) -> list[int]:
+    """The processes whose parent is `pid` (granian's worker), from /proc."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(stat.parent.name))
+        except (OSError, ValueError):
+            continue
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads worker processes from /proc (Linux)")
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_stopping_the_cli_stops_its_worker_process_too(serve, stop):
+    server = serve("--quiet")
+    workers = children(server.process.pid)
+    assert len(workers) == 1  # one granian worker serves the app
+    server.http.close()
+    server.process.send_signal(stop)
+    _, err = server.process.communicate(timeout=20)
+    assert server.process.returncode == 0, err
+    assert not running(workers[0])
+
+
+def running(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"  # a zombie has exited
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads worker processes from /proc (Linux)")
+def test_a_killed_cli_takes_its_worker_with_it(serve):
+    server = serve("--quiet")
+    [worker] = children(server.process.pid)
+    server.process.kill()  # kill -9: no chance to stop the worker itself
+    server.process.communicate(timeout=20)  # returns once the worker has closed the pipes too
+    deadline = time.monotonic() + 10
+    while running(worker) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not running(worker)
+
+
+def test_port_0_serves_on_a_free_port_and_prints_it(serve):
+    server = serve("--mode", "token", "--quiet", port=0)
+    assert not server.url.endswith(":0")
+    assert server.http.get("/health").json() == {"status": "ok"}
+    code, out, err = server.interrupt()
+    assert code == 0, err
+    assert f"listening on {server.url}" in out
+
+
+RAW_GARBAGE = {
+    "binary request line": b"\x00\x01\x02 garbage\r\n\r\n",
+    "header line without a colon": b"GET /health HTTP/1.1\r\nHost: x\r\nNoColonHere\r\n\r\n",
+    "non-ASCII cookie": b"GET /api/profile HTTP/1.1\r\nHost: x\r\nCookie: sid=\xff\xfe\xc3\xa9\r\n\r\n",
+    "1 MB header": b"GET /health HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 2**20 + b"\r\n\r\n",
+    "200 headers": b"GET /health HTTP/1.1\r\nHost: x\r\n" + b"".join(b"X-%d: y\r\n" % i for i in range(200)) + b"\r\n",
+    "Content-Length not a number": b"POST /login HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n{}",
+    "Content-Length of 100 GB": (
+        b"POST /login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 99999999999\r\n\r\n{}"
+    ),
+    "space in the path": b"GET /api/pro file HTTP/1.1\r\nHost: x\r\n\r\n",
+}
+
+
+def test_the_workshop_server_answers_malformed_http_with_a_4xx_and_keeps_serving(serve):
+    """What the app never sees (broken HTTP) is refused by the server itself, never with a 5xx."""
+    server = serve("--quiet")
+    host, port = server.url.removeprefix("http://").split(":")
+    for name, request in RAW_GARBAGE.items():
+        with socket.create_connection((host, int(port)), timeout=10) as connection:
+            try:
+                connection.sendall(request)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # refused before the whole request was sent: the answer is already waiting
+            status_line = connection.recv(4096).split(b"\r\n")[0]
+        assert status_line.startswith(b"HTTP/1.1 4"), (name, status_line)
+    login = server.http.post("/login", json={"email": ALICE[0], "password": ALICE[1]})
+    assert login.status_code == 200
+    assert server.http.get("/api/profile").json()["user"]["email"] == ALICE[0]
 
 
 def test_two_processes_sharing_authcourse_secret_accept_each_other_s_tokens(serve):

@@ -1,12 +1,26 @@
-"""`authcourse serve ...`: the mini-server in the foreground, for workshops and for curl."""
+"""`authcourse serve ...`: the mini-server in the foreground, for workshops and for curl.
+
+It runs on granian, an HTTP server written in Rust: the sockets and the HTTP parsing happen on a
+Rust thread, so the one Python worker spends its time on the app itself (the notebooks' in-kernel
+`CourseServer` uses uvicorn in a thread instead). Granian starts the app in a worker process of
+its own, from `worker_app` below, with the settings handed down in an environment variable.
+"""
 
 from __future__ import annotations
 
 import argparse
+import ctypes
+import json
 import os
+import signal
+import socket
 import sys
+from dataclasses import asdict
 
-import uvicorn
+from fastapi import FastAPI
+from granian import Granian
+from granian.constants import Interfaces
+from granian.log import LogLevels
 
 from .app import create_app
 from .errors import ConfigurationError
@@ -14,6 +28,8 @@ from .passwords import DEFAULT_ROUNDS
 from .settings import MODES, REVOCATIONS, Settings
 from .tokens import SECRET_ENV
 from .users import DEMO_USERS
+
+WORKER_SETTINGS_ENV = "AUTHCOURSE_SERVE_SETTINGS"  # how `serve` hands its settings to the worker process
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -26,7 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--store", default="fakeredis", help="memory, fakeredis (default) or a redis://HOST:PORT/DB URL shared by many servers"
     )
     serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--port", type=int, default=8000, help="0: any free port")
     serve.add_argument("--bcrypt-rounds", type=int, default=DEFAULT_ROUNDS, help=f"work factor (default {DEFAULT_ROUNDS})")
     serve.add_argument("--token-lifetime", type=float, default=None, help="seconds (default 24 h)")
     serve.add_argument("--idle-timeout", type=float, default=None, help="session idle timeout in seconds (default 30 min)")
@@ -50,33 +66,58 @@ def serve(args: argparse.Namespace) -> int:
             secure_cookies=args.secure_cookies,
             **optional,
         )
-        app = create_app(settings)
+        create_app(settings).state.store.close()  # refuse a bad secret or an unreachable Redis here, not in the worker
+        port = check_port(args.host, args.port)
     except ConfigurationError as error:
         print(f"authcourse: {error}", file=sys.stderr)
         return 2
+    except OSError as error:
+        print(f"authcourse: cannot listen on {args.host}:{args.port}: {(error.strerror or str(error)).lower()}", file=sys.stderr)
+        return 1
     print(f"authcourse mini-server: mode {settings.mode}, revocation {settings.revocation}, store {settings.store_name}")
-    print(f"  listening on http://{args.host}:{args.port}   (Ctrl-C to stop)")
+    print(f"  listening on http://{args.host}:{port}   (Ctrl-C to stop)")
     print("  demo users: " + ", ".join(f"{email} / {password} ({role})" for email, password, _, role in DEMO_USERS))
-
-
     if os.environ.get(SECRET_ENV) is None:
         print(f"  secret: random for this process (set {SECRET_ENV} to share it between servers)")
     sys.stdout.flush()
-    config = uvicorn.Config(
-        app,
-        host=args.host,
-        port=args.port,
-        log_level="warning" if args.quiet else "info",  # uvicorn's access log is at info level
-        access_log=not args.quiet,
-        lifespan="off",
-        proxy_headers=False,  # the course reads no client address, so no proxy header is trusted
+
+    os.environ[WORKER_SETTINGS_ENV] = json.dumps(asdict(settings))
+    server = Granian(
+        "authcourse.cli:worker_app",
+        factory=True,
+        address=args.host,
+        port=port,
+        interface=Interfaces.ASGINL,  # ASGI without lifespan events: the app has nothing to start or stop
+        workers=1,
+        websockets=False,
+        log_level=LogLevels.warning if args.quiet else LogLevels.info,
+        log_access=not args.quiet,
     )
-    server = uvicorn.Server(config)
     try:
-        server.run()
+        server.serve()  # until Ctrl-C or SIGTERM, which granian turns into a clean stop of its worker
     except KeyboardInterrupt:
-        pass  # uvicorn has shut down cleanly, then re-raised the Ctrl-C it caught: not an error
-    return 0 if server.started else 1
+        pass  # Ctrl-C before granian had set its own handlers: nothing was serving yet
+    except RuntimeError as error:  # granian reports a socket it cannot bind as a RuntimeError
+        print(f"authcourse: cannot serve on {args.host}:{port}: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def check_port(host: str, port: int) -> int:
+    """The port to serve on (a free one for 0), or the OSError a busy one gives, before granian starts."""
+    family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+    with socket.create_server((host, port), family=family) as probe:  # SO_REUSEADDR, as granian binds
+        return probe.getsockname()[1]
+
+
+def worker_app() -> FastAPI:
+    """The app of granian's worker process, built from the settings `serve` handed down."""
+    if sys.platform == "linux":
+        # Granian's main process stops its worker on Ctrl-C or SIGTERM; if the main process is
+        # killed outright (kill -9), the kernel sends this worker SIGTERM too, so no orphaned
+        # server keeps the port. PR_SET_PDEATHSIG is option 1 of prctl(2).
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)
+    return create_app(Settings(**json.loads(os.environ[WORKER_SETTINGS_ENV])))
 
 
 def main(argv: list[str] | None = None) -> int:
