@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Benchmark of the authcourse mini-server, side by side with the seed lesson's Express server.
 
-    .venv/bin/python benchmarks/bench.py            # the full run (about 7 minutes on 2 cores)
+    .venv/bin/python benchmarks/bench.py            # the full run (about 9 minutes on 2 cores)
     .venv/bin/python benchmarks/bench.py --quick    # a smoke run (about 1 minute)
     REPS=5 DURATION=10 WARMUP=2 .venv/bin/python benchmarks/bench.py   # the peer's own settings
 
@@ -63,8 +63,8 @@ def env_int(name: str, default: int) -> int:
 def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true", help="smoke run: 1 rep of 1 s runs, no warm-up, fewer repeats")
-    p.add_argument("--reps", type=int, help="interleaved repetitions (env REPS; default 3, quick 1)")
-    p.add_argument("--duration", type=int, help="seconds per measured wrk run (env DURATION; default 4, quick 1)")
+    p.add_argument("--reps", type=int, help="interleaved repetitions (env REPS; default 5, quick 1)")
+    p.add_argument("--duration", type=int, help="seconds per measured wrk run (env DURATION; default 3, quick 1)")
     p.add_argument("--warmup", type=int, help="seconds of wrk warm-up before each run (env WARMUP; default 1, quick 0)")
     p.add_argument("--conns", type=int, help="wrk connections (env CONNS; default 32, as the peer)")
     p.add_argument("--starts", type=int, help="CourseServer starts to time (env STARTS; default 50, quick 10; token mode: half)")
@@ -76,8 +76,8 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--no-load", action="store_true", help="skip the wrk runs")
     args = p.parse_args()
     quick = args.quick
-    args.reps = args.reps or env_int("REPS", 1 if quick else 3)
-    args.duration = args.duration or env_int("DURATION", 1 if quick else 4)
+    args.reps = args.reps or env_int("REPS", 1 if quick else 5)
+    args.duration = args.duration or env_int("DURATION", 1 if quick else 3)
     args.warmup = args.warmup if args.warmup is not None else env_int("WARMUP", 0 if quick else 1)
     args.conns = args.conns or env_int("CONNS", 32)
     args.starts = args.starts or env_int("STARTS", 10 if quick else 50)
@@ -106,8 +106,8 @@ def environment(express_dir: Path | None) -> dict[str, str]:
     env["host"] = f"{platform.system()} {platform.release()} {platform.machine()}"
     env["loadavg at start"] = Path("/proc/loadavg").read_text().strip()
     env["python"] = platform.python_version()
-    for dist in ("authcourse", "fastapi", "starlette", "uvicorn", "uvloop", "httptools", "pydantic", "PyJWT", "bcrypt",
-                 "fakeredis", "redis"):
+    for dist in ("authcourse", "fastapi", "starlette", "granian", "uvicorn", "uvloop", "httptools", "pydantic", "PyJWT",
+                 "bcrypt", "fakeredis", "redis"):
         try:
             env[dist] = metadata.version(dist)
         except metadata.PackageNotFoundError:
@@ -184,10 +184,11 @@ THEIRS = [
     ("express-blacklist-keyobject", {"MODE": "blacklist", "JWT_KEY": "keyobject", "REDIS_DB": "1"},
      "KeyObject + Redis GET"),
 ]
-# Interleaving: in every repetition each group runs /health on all its servers, then /api/profile on all of
-# them, so the runs behind each ratio (ours/theirs on one route, profile/health on one server) are at most a few
-# runs apart, whatever the other load on the machine does meanwhile. Groups and the servers within a group are
-# rotated every repetition, as the peer's load/bench.sh rotates its targets.
+# Interleaving: on a shared VM the speed of the machine drifts from one run to the next, so the runs behind each
+# ratio are kept next to each other. A group is pairs of servers, ours and the peer's. Each pair runs as
+# X health, X profile, Y profile, Y health: profile/health of one server is two adjacent runs, and so is
+# ours/theirs on /api/profile. Every repetition swaps X and Y, and rotates the pairs and the groups, as the
+# peer's load/bench.sh rotates its targets.
 GROUPS = [
     ["fastapi-session", "express-session", "fastapi-session-memory", "fastapi-session-redis"],
     ["fastapi-token", "express-token-keyobject", "express-token", "fastapi-cookie-token"],
@@ -237,6 +238,7 @@ def start_servers(args, logs: Path, express_dir: Path | None, our_redis, their_r
         except RuntimeError as error:
             say(f"FAILED to start {target.label}: {error}")
             continue
+        target.cpu_pids += loadgen.descendants(target.process.pid)  # granian serves from a worker process
         targets.append(target)
         say(f"  up     {target.label:<28} {target.url}  pid {target.process.pid}  "
             f"(ready {target.ready_s:.1f} s after spawn; all started at once)")
@@ -318,8 +320,11 @@ def schedule(targets: list[Target], reps: int) -> list[tuple[int, str, Target]]:
     runs = []
     for rep in range(1, reps + 1):
         for group in rotated(groups, rep - 1):
-            for scenario in ("health", "profile"):
-                runs += [(rep, scenario, target) for target in rotated(group, rep - 1)]
+            pairs = [group[i : i + 2] for i in range(0, len(group), 2)]
+            for pair in rotated(pairs, rep - 1):
+                for position, target in enumerate(pair if rep % 2 else pair[::-1]):
+                    scenarios = ("health", "profile") if position == 0 else ("profile", "health")
+                    runs += [(rep, scenario, target) for scenario in scenarios]
     return runs
 
 
@@ -369,7 +374,7 @@ def summarize(args, env, targets, rows, micro, bytes_rows, login_rows, starts, o
     for key, value in env.items():
         say(f"  {key:<18} {value}")
     say(f"  settings           wrk -t1 -c{args.conns} --timeout 10s, {args.duration} s measured after {args.warmup} s "
-        f"warm-up, {args.reps} interleaved reps, fresh login per profile run; one uvicorn worker / one node process")
+        f"warm-up, {args.reps} interleaved reps, fresh login per profile run; one granian worker / one node process")
     say(f"  wrk script         {args.wrk_lua}")
     say()
     if rows:
@@ -465,7 +470,7 @@ def main() -> int:
         env = environment(express_dir)
         say("authcourse benchmark  " + " ".join(f"{k}={v}" for k, v in (("reps", args.reps), ("duration", args.duration),
                                                                          ("warmup", args.warmup), ("conns", args.conns))))
-        for key in ("cpu", "loadavg at start", "python", "fastapi", "uvicorn", "PyJWT", "node", "npm express", "wrk"):
+        for key in ("cpu", "loadavg at start", "python", "fastapi", "granian", "PyJWT", "node", "npm express", "wrk"):
             if key in env:
                 say(f"  {key:<18} {env[key]}")
 

@@ -62,13 +62,30 @@ class Process:
 
     def stop(self) -> None:
         if self.popen.poll() is None:
-            self.popen.send_signal(signal.SIGTERM)
+            self.popen.send_signal(signal.SIGTERM)  # granian stops its worker, node and redis-server exit
             try:
                 self.popen.wait(5)
             except subprocess.TimeoutExpired:
-                self.popen.kill()
+                os.killpg(self.popen.pid, signal.SIGKILL)  # its own session: the process and its workers
                 self.popen.wait(5)
         self._log_file.close()
+
+
+def descendants(pid: int) -> list[int]:
+    """The processes started by `pid` and by them (granian's worker), from /proc."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()  # state is [0], ppid [1]
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, todo = [], [pid]
+    while todo:
+        kids = children.get(todo.pop(), [])
+        found += kids
+        todo += kids
+    return found
 
 
 # HTTP helpers (stdlib, one connection per call, like curl) ---------------------------------
@@ -156,7 +173,7 @@ class Target:
     side: str  # "ours" | "express"
     url: str
     process: Process
-    cpu_pids: list[int]  # the server, plus its redis-server where it uses a real one
+    cpu_pids: list[int]  # the server and its worker processes, plus its redis-server where it uses a real one
     note: str = ""
     ready_s: float = 0.0
     extra: dict = field(default_factory=dict)
