@@ -251,6 +251,21 @@ def test_a_weak_authcourse_secret_stops_the_cli_with_a_clear_message():
     assert "listening" not in result.stdout
 
 
+def test_an_unreachable_redis_stops_the_cli_before_it_serves():
+    url = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there
+    result = subprocess.run(
+        [*COMMAND, "serve", "--port", str(free_port()), "--store", url, "--bcrypt-rounds", str(ROUNDS)],
+        capture_output=True,
+        text=True,
+        env=environment(),
+        timeout=60,
+    )
+    assert result.returncode == 2, result.stderr
+    assert f"authcourse: cannot reach Redis at {url}" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert "listening" not in result.stdout
+
+
 def test_a_port_in_use_stops_the_cli_with_a_clear_message():
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))

@@ -26,7 +26,8 @@ from .app import create_app
 from .errors import ConfigurationError
 from .passwords import DEFAULT_ROUNDS
 from .settings import MODES, REVOCATIONS, Settings
-from .tokens import SECRET_ENV
+from .stores import open_store
+from .tokens import SECRET_ENV, load_secret
 from .users import DEMO_USERS
 
 WORKER_SETTINGS_ENV = "AUTHCOURSE_SERVE_SETTINGS"  # how `serve` hands its settings to the worker process
@@ -66,7 +67,8 @@ def serve(args: argparse.Namespace) -> int:
             secure_cookies=args.secure_cookies,
             **optional,
         )
-        create_app(settings).state.store.close()  # refuse a bad secret or an unreachable Redis here, not in the worker
+        load_secret(settings.secret)  # refuse a weak AUTHCOURSE_SECRET here, not in the worker,
+        open_store(settings.store).close()  # and an unreachable Redis
         port = check_port(args.host, args.port)
     except ConfigurationError as error:
         print(f"authcourse: {error}", file=sys.stderr)
