@@ -1,0 +1,1 @@
+"""The course's ipywidgets: each one is state plus a plain function that the notebook can also call."""
