@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import jwt
@@ -450,3 +452,75 @@ def test_a_fakeredis_outage_answers_503_and_the_server_recovers(make_api):
         store.server.connected = True
         response = api.profile(credential)
         assert response.status_code == 200, response.text
+
+
+class GatedStore(MemoryStore):
+    """A memory store that says it blocks, and whose reads wait for a gate: a slow network store."""
+
+    blocking = True
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = threading.Event()
+        self.waiting = threading.Event()
+        self.readers: set[str] = set()
+
+    def get(self, key: str) -> str | None:
+        self.readers.add(threading.current_thread().name)
+        if not self.gate.is_set():
+            self.waiting.set()
+            self.gate.wait(10)
+        return super().get(key)
+
+
+class ThreadRecordingStore(MemoryStore):
+    """A memory store that notes which thread reads it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.readers: set[str] = set()
+
+    def get(self, key: str) -> str | None:
+        self.readers.add(threading.current_thread().name)
+        return super().get(key)
+
+
+@pytest.mark.parametrize("config", [("session", "none"), ("token", "blacklist")], ids=config_id)
+def test_a_blocking_store_call_does_not_hold_the_event_loop(make_server, make_api, config):
+    mode, revocation = config
+    store = GatedStore()
+    store.gate.set()
+    server = make_server(mode, revocation=revocation, store=store)
+    api = make_api(server)
+    credential = api.login("alice")
+    store.gate.clear()
+    with ThreadPoolExecutor(1) as pool:
+        pending = pool.submit(api.profile, credential)
+        assert store.waiting.wait(5), "the profile request never reached the store"
+        with httpx.Client(base_url=server.url, timeout=2) as other:
+            assert other.get("/health").status_code == 200  # served while the store call waits
+        assert not pending.done()
+        store.gate.set()
+        assert pending.result(5).status_code == 200
+    assert f"authcourse:{server.port}" not in store.readers  # never read on the server's loop thread
+
+
+def test_a_store_in_this_process_is_read_on_the_event_loop(make_server, make_api):
+    store = ThreadRecordingStore()
+    server = make_server("session", store=store)
+    api = make_api(server)
+    assert api.profile(api.login("alice")).status_code == 200
+    assert store.readers == {f"authcourse:{server.port}"}
+
+
+@pytest.mark.redis
+@pytest.mark.parametrize("config", [("session", "none"), ("token", "blacklist"), ("token", "version")], ids=config_id)
+def test_login_profile_and_logout_work_off_the_loop_with_a_real_redis(make_server, make_api, config):
+    mode, revocation = config
+    server = make_server(mode, revocation=revocation, store="redis")
+    assert server.store.blocking
+    api = make_api(server)
+    credential = api.login("alice")
+    assert api.profile(credential).status_code == 200
+    assert api.post("/logout", credential).status_code == 200
+    assert api.profile(credential).status_code == 401
