@@ -173,6 +173,8 @@ OURS = [
     ("fastapi-token", ["--mode", "token", "--revocation", "none"], "token (Bearer), none"),
     ("fastapi-blacklist", ["--mode", "token", "--revocation", "blacklist"], "token, blacklist, fakeredis"),
     ("fastapi-version", ["--mode", "token", "--revocation", "version"], "token, version, fakeredis"),
+    ("fastapi-blacklist-redis", ["--mode", "token", "--revocation", "blacklist", "--store", "{redis}"],
+     "token, blacklist, real Redis"),
     ("fastapi-cookie-token", ["--mode", "cookie-token"], "JWT in cookie, none"),
 ]
 # label, env, what (as the peer's load/bench-express.sh starts them)
@@ -192,7 +194,8 @@ THEIRS = [
 GROUPS = [
     ["fastapi-session", "express-session", "fastapi-session-memory", "fastapi-session-redis"],
     ["fastapi-token", "express-token-keyobject", "express-token", "fastapi-cookie-token"],
-    ["fastapi-blacklist", "express-blacklist-keyobject", "express-blacklist", "fastapi-version"],
+    ["fastapi-blacklist-redis", "express-blacklist-keyobject", "fastapi-blacklist", "express-blacklist",
+     "fastapi-version"],
 ]
 ORDER = [label for group in GROUPS for label in group]
 STARVED_CORES = 0.8  # a server that is the bottleneck but got less CPU than this was sharing its core
@@ -209,7 +212,8 @@ def start_servers(args, logs: Path, express_dir: Path | None, our_redis, their_r
         if "{redis}" in cli and our_redis is None:
             say(f"SKIP {label}: no redis-server")
             continue
-        cli = [our_redis.url if part == "{redis}" else part for part in cli]
+        # DB 2 of the one redis-server: the Express blacklist servers use DB 0 and 1 of the same one.
+        cli = [our_redis.url.rsplit("/", 1)[0] + "/2" if part == "{redis}" else part for part in cli]
         port = loadgen.free_port()
         proc = Process(label, [*authcourse_command(), "serve", *cli, "--port", str(port), "--quiet"],
                        log=logs / f"{label}.log")
@@ -488,8 +492,9 @@ def main() -> int:
             login_rows = micro.login_costs(args.login_samples, say)
 
         say("\nStarting servers ...")
-        their_redis = maybe_redis("the Express blacklist servers") if express_dir else None
-        if their_redis:
+        # One redis-server for both sides, so "ours on real Redis vs theirs on Redis" shares its cost.
+        their_redis = (our_redis or maybe_redis("the Express blacklist servers")) if express_dir else None
+        if their_redis and their_redis not in redis_servers:
             redis_servers.append(their_redis)
         targets = start_servers(args, out_dir / "logs", express_dir, our_redis, their_redis, processes)
 

@@ -20,9 +20,13 @@ PAIRS = [
     ("fastapi-token", "express-token", "token vs express-token (the seed's string secret)"),
     ("fastapi-blacklist", "express-blacklist-keyobject", "blacklist (fakeredis) vs express-blacklist-keyobject (Redis)"),
     ("fastapi-blacklist", "express-blacklist", "blacklist (fakeredis) vs express-blacklist (Redis, string secret)"),
+    ("fastapi-blacklist-redis", "express-blacklist-keyobject",
+     "blacklist (real Redis) vs express-blacklist-keyobject (the same Redis)"),
 ]
 EMBEDDED_STORE_MODES = ["fastapi-session", "fastapi-token", "fastapi-blacklist", "fastapi-version", "fastapi-cookie-token"]
+REAL_REDIS_MODES = ["fastapi-session-redis", "fastapi-blacklist-redis"]
 TARGET_VS_PEER = 1.5
+TARGET_REAL_REDIS_VS_PEER = 1.2
 TARGET_OVERHEAD = 0.6
 TARGET_READY_MS = 50.0
 
@@ -127,8 +131,12 @@ def checks(res: Results, starts: list[dict]) -> list[tuple[str, str]]:
     for ours, theirs in (("fastapi-session", "express-session"), ("fastapi-token", "express-token-keyobject")):
         ratio = res.per_rep(ours, "profile", theirs, "profile")
         lines.append(ratio_check(ratio, TARGET_VS_PEER, f"profile req/s {ours} / {theirs}", " (median of per-rep ratios)"))
-    for label in EMBEDDED_STORE_MODES:
+    for label in EMBEDDED_STORE_MODES + REAL_REDIS_MODES:
         lines.append(ratio_check(res.overhead(label), TARGET_OVERHEAD, f"{label}: profile/health req/s"))
+    ratio = res.per_rep("fastapi-blacklist-redis", "profile", "express-blacklist-keyobject", "profile")
+    lines.append(ratio_check(ratio, TARGET_REAL_REDIS_VS_PEER,
+                             "profile req/s fastapi-blacklist-redis / express-blacklist-keyobject (one redis-server)",
+                             " (median of per-rep ratios)"))
     for row in starts:
         med = row["start_median_ms"]
         lines.append(("PASS" if med < TARGET_READY_MS else "FAIL",

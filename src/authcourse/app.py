@@ -10,8 +10,8 @@ store that fails answers 503.
 # and `Authenticated` below is local to create_app.
 
 import asyncio
-from collections.abc import Callable, Sequence
-from typing import Annotated, Any, TypeVar
+from collections.abc import Sequence
+from typing import Annotated, Any
 
 import redis
 from fastapi import Depends, FastAPI, Request
@@ -30,7 +30,6 @@ from .tokens import TokenService, load_secret
 from .users import UserDirectory
 
 OFF = {"tracing": False, "metrics": False, "logs": False, "operation_spans": False}
-T = TypeVar("T")
 DOC_PATHS = ("/openapi.json", "/docs", "/docs/oauth2-redirect")
 MAX_BODY_BYTES = 16 * 1024  # a login is under 1 KB; anything larger is refused unread
 
@@ -152,18 +151,15 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> FastAPI:
     app.state.auth = auth
     add_error_handlers(app)
 
-    # A real Redis answers over the network: a store call waits for a round trip. Where the store
-    # blocks, every call to it runs in the loop's executor, so the loop serves other requests
-    # meanwhile; memory and fakeredis answer in microseconds and stay on the loop.
+    # A real Redis answers over the network. Where the store blocks, the request's store calls
+    # go through `store.run`, which lets the loop serve other requests while they wait; memory
+    # and fakeredis answer in microseconds, on the loop.
     blocking = store.blocking
-
-    async def off_loop(function: Callable[..., T], *args: Any) -> T:
-        return await asyncio.get_running_loop().run_in_executor(None, function, *args)
 
     if blocking:
 
         async def authenticate(request: Request) -> Principal:
-            return await off_loop(auth.authenticate, request)
+            return await store.run(auth.authenticate, request)
 
     else:
 
@@ -180,10 +176,11 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> FastAPI:
     async def login(credentials: Annotated[Credentials, Depends(read_credentials)], request: Request) -> JSONResponse:
         # bcrypt takes a quarter of a second: run it off the event loop so other requests go on,
         # in the loop's own executor, which the server joins when it stops (no thread left behind).
-        user = await off_loop(users.authenticate, credentials.email, credentials.password)
+        loop = asyncio.get_running_loop()
+        user = await loop.run_in_executor(None, users.authenticate, credentials.email, credentials.password)
         if user is None:
             raise InvalidCredentials()
-        return await off_loop(auth.login, user, request) if blocking else auth.login(user, request)
+        return await store.run(auth.login, user, request)
 
     @app.get("/api/profile")
     async def profile(principal: Authenticated) -> Response:
@@ -191,11 +188,11 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> FastAPI:
 
     @app.post("/logout")
     async def logout(principal: Authenticated) -> JSONResponse:
-        return await off_loop(auth.logout, principal) if blocking else auth.logout(principal)
+        return await store.run(auth.logout, principal)
 
     @app.post("/logout-all")
     async def logout_all(principal: Authenticated) -> JSONResponse:
-        return await off_loop(auth.logout_all, principal) if blocking else auth.logout_all(principal)
+        return await store.run(auth.logout_all, principal)
 
     @app.get("/api/admin")
     async def admin(principal: Authenticated) -> JSONResponse:

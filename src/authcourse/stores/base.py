@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from abc import ABC, abstractmethod
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 
 class Store(ABC):
@@ -46,6 +51,14 @@ class Store(ABC):
     @abstractmethod
     def keys(self, pattern: str = "*") -> list[str]:
         """Return the live keys matching a glob pattern, sorted (for showing, not for hot paths)."""
+
+    async def run(self, function: Callable[..., T], *args: Any) -> T:
+        """Call `function(*args)`, which uses this store, from an event loop, without holding the loop
+        while the store answers: at once where the store is in this process, in the loop's executor
+        where it blocks (a store over the network may do better, as the Redis store does)."""
+        if not self.blocking:
+            return function(*args)
+        return await asyncio.get_running_loop().run_in_executor(None, function, *args)
 
     def close(self) -> None:
         """Release connections; the default has none."""

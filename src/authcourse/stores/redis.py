@@ -3,18 +3,27 @@ fakeredis in this process (Redis's commands and TTLs, no service to install)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, TypeVar
+
 import fakeredis
 import redis
 
 from ..clock import now
 from ..errors import ConfigurationError, StoreError
 from .base import Store
+from .bridge import bridged, run_bridged, wait_for
+from .resp import PipelinedRedis
+
+T = TypeVar("T")
 
 
 class RedisStore(Store):
     """Redis through redis-py: a real server by URL, or fakeredis in this process.
 
     redis-py's own errors (`redis.RedisError`) pass through; the app answers them with a 503.
+    Inside `run` (the server's requests), a real server is reached through `PipelinedRedis`
+    instead, on the server's event loop, so a request waiting for Redis holds nothing up.
     """
 
     blocking = True  # a real server: every call is a network round trip
@@ -22,27 +31,54 @@ class RedisStore(Store):
     def __init__(self, client: redis.Redis, name: str) -> None:
         self.client = client
         self.name = name
+        pool = client.connection_pool
+        plain = not issubclass(pool.connection_class, redis.SSLConnection)
+        self.pipelined = PipelinedRedis.from_connection_kwargs(pool.connection_kwargs) if self.blocking and plain else None
+
+    async def run(self, function: Callable[..., T], *args: Any) -> T:
+        if self.pipelined is None:
+            return await super().run(function, *args)
+        return await run_bridged(function, *args)
+
+    def _on_loop(self) -> bool:
+        return self.pipelined is not None and bridged()
+
+    def _execute(self, *command: Any) -> Any:
+        assert self.pipelined is not None
+        return wait_for(self.pipelined.execute(*command))
 
     def get(self, key: str) -> str | None:
+        if self._on_loop():
+            return self._execute("GET", key)
         return self.client.get(key)
 
     def set(self, key: str, value: str, ttl: float | None = None) -> None:
-        if ttl is None:
+        expiry = () if ttl is None else ("PX", max(1, int(ttl * 1000)))
+        if self._on_loop():
+            self._execute("SET", key, value, *expiry)
+        elif ttl is None:
             self.client.set(key, value)
         else:
-            self.client.set(key, value, px=max(1, int(ttl * 1000)))
+            self.client.set(key, value, px=expiry[1])
 
     def delete(self, *keys: str) -> int:
-        return self.client.delete(*keys) if keys else 0
+        if not keys:
+            return 0
+        return self._execute("DEL", *keys) if self._on_loop() else self.client.delete(*keys)
 
     def ttl(self, key: str) -> float | None:
-        milliseconds = self.client.pttl(key)
+        milliseconds = self._execute("PTTL", key) if self._on_loop() else self.client.pttl(key)
         return None if milliseconds < 0 else milliseconds / 1000
 
     def incr(self, key: str) -> int:
-        return self.client.incr(key)
+        return self._execute("INCR", key) if self._on_loop() else self.client.incr(key)
 
     def add_member(self, key: str, member: str, ttl: float | None = None) -> None:
+        expire = [] if ttl is None else [("PEXPIRE", key, max(1, int(ttl * 1000)))]
+        if self._on_loop():
+            assert self.pipelined is not None
+            wait_for(self.pipelined.execute_many(("MULTI",), ("SADD", key, member), *expire, ("EXEC",)))
+            return
         with self.client.pipeline() as pipe:
             pipe.sadd(key, member)
             if ttl is not None:
@@ -50,15 +86,20 @@ class RedisStore(Store):
             pipe.execute()
 
     def members(self, key: str) -> set[str]:
-        return set(self.client.smembers(key))
+        return set(self._execute("SMEMBERS", key) if self._on_loop() else self.client.smembers(key))
 
     def remove_member(self, key: str, member: str) -> None:
-        self.client.srem(key, member)
+        if self._on_loop():
+            self._execute("SREM", key, member)
+        else:
+            self.client.srem(key, member)
 
     def keys(self, pattern: str = "*") -> list[str]:
         return sorted(self.client.scan_iter(match=pattern, count=1000))
 
     def close(self) -> None:
+        if self.pipelined is not None:
+            self.pipelined.close()
         self.client.close()
 
 
