@@ -524,3 +524,21 @@ def test_login_profile_and_logout_work_off_the_loop_with_a_real_redis(make_serve
     assert api.profile(credential).status_code == 200
     assert api.post("/logout", credential).status_code == 200
     assert api.profile(credential).status_code == 401
+
+
+@pytest.mark.redis
+def test_a_real_redis_is_read_through_the_pipelined_client_inside_requests(make_server, make_api):
+    server = make_server("token", revocation="blacklist", store="redis")
+    sent: list[tuple] = []
+    pipelined = server.store.pipelined
+    original = pipelined.execute_many
+
+    def spy(*commands: tuple) -> object:
+        sent.extend(commands)
+        return original(*commands)
+
+    pipelined.execute_many = spy
+    api = make_api(server)
+    credential = api.login("alice")
+    assert api.profile(credential).status_code == 200
+    assert [command[0] for command in sent] == ["GET"] and sent[0][1].startswith("denylist:")

@@ -1,0 +1,100 @@
+"""PipelinedRedis: RESP2 encoding and parsing, pipelining, and failures as redis-py's errors."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+import redis
+
+from authcourse.redisserver import RedisServer, free_port
+from authcourse.stores.resp import PipelinedRedis, _Incomplete, encode, parse
+
+
+def test_a_command_is_encoded_as_an_array_of_bulk_strings():
+    assert encode(("SET", "k", "vé", "PX", 1500)) == b"*5\r\n$3\r\nSET\r\n$1\r\nk\r\n$3\r\nv\xc3\xa9\r\n$2\r\nPX\r\n$4\r\n1500\r\n"
+
+
+@pytest.mark.parametrize(
+    ("wire", "reply"),
+    [
+        (b"+OK\r\n", "OK"),
+        (b":-2\r\n", -2),
+        (b"$-1\r\n", None),
+        (b"$5\r\nhe\r\no\r\n", "he\r\no"),
+        (b"*2\r\n$1\r\na\r\n:3\r\n", ["a", 3]),
+        (b"*-1\r\n", None),
+    ],
+)
+def test_each_kind_of_reply_is_parsed(wire, reply):
+    assert parse(bytearray(wire), 0) == (reply, len(wire))
+
+
+def test_an_error_reply_becomes_a_response_error():
+    error, _ = parse(bytearray(b"-WRONGTYPE Operation against a key\r\n"), 0)
+    assert isinstance(error, redis.ResponseError) and str(error).startswith("WRONGTYPE")
+
+
+@pytest.mark.parametrize("wire", [b"$5\r\nhel", b"*2\r\n:1\r\n", b"+O"])
+def test_a_reply_cut_short_is_incomplete(wire):
+    with pytest.raises(_Incomplete):
+        parse(bytearray(wire), 0)
+
+
+@pytest.mark.redis
+def test_commands_of_one_loop_turn_share_one_connection_and_keep_their_order(redis_url):
+    client = PipelinedRedis.from_connection_kwargs(redis.Redis.from_url(redis_url).connection_pool.connection_kwargs)
+
+    async def run() -> list:
+        await client.execute("SET", "n", "0")
+        replies = await asyncio.gather(*(client.execute("INCR", "n") for _ in range(50)))
+        tail = await client.execute_many(("GET", "n"), ("GET", "missing"), ("SADD", "s", "a", "b"), ("SMEMBERS", "s"))
+        client.close()
+        return [replies, tail]
+
+    replies, tail = asyncio.run(run())
+    assert replies == list(range(1, 51))
+    assert tail[:3] == ["50", None, 2] and sorted(tail[3]) == ["a", "b"]
+
+
+@pytest.mark.redis
+def test_a_wrong_type_is_raised_as_redis_py_raises_it(redis_url):
+    client = PipelinedRedis.from_connection_kwargs(redis.Redis.from_url(redis_url).connection_pool.connection_kwargs)
+
+    async def run() -> None:
+        await client.execute("SADD", "s", "a")
+        try:
+            await client.execute("GET", "s")
+        finally:
+            client.close()
+
+    with pytest.raises(redis.ResponseError, match="WRONGTYPE"):
+        asyncio.run(run())
+
+
+def test_an_unreachable_redis_is_a_connection_error():
+    client = PipelinedRedis("127.0.0.1", free_port())
+    with pytest.raises(redis.ConnectionError, match="cannot reach Redis"):
+        asyncio.run(client.execute("PING"))
+
+
+@pytest.mark.redis
+def test_a_redis_that_dies_fails_the_waiting_commands_and_the_next_ones_reconnect(redis_server):
+    server = RedisServer().start()
+    client = PipelinedRedis("127.0.0.1", server.port)
+
+    async def run() -> tuple[str, str]:
+        assert await client.execute("PING") == "PONG"
+        server.stop(kill=True)
+        with pytest.raises(redis.ConnectionError):
+            await client.execute("PING")
+        server.start()
+        try:
+            return "failed", await client.execute("PING")
+        finally:
+            client.close()
+
+    try:
+        assert asyncio.run(run()) == ("failed", "PONG")
+    finally:
+        server.cleanup()
