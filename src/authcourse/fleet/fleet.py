@@ -80,10 +80,14 @@ class Fleet:
 
     def use(self, count: int) -> Fleet:
         """Put the first `count` servers behind a fresh balancer (the others keep running)."""
+        urls = [server.url for server in self.servers[:count]]
+        if isinstance(self.balancer, BuiltinBalancer):
+            self.balancer.set_upstreams(urls)
+            return self
         if self.balancer is not None:
             self.balancer.stop()
             self.balancer = None
-        self.balancer = open_balancer(self.balancer_kind, [server.url for server in self.servers[:count]])
+        self.balancer = open_balancer(self.balancer_kind, urls)
         return self
 
     @property

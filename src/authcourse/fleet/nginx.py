@@ -38,6 +38,7 @@ http {{
         # round-robin, the default; max_fails=0: never take a server out of the rotation
 {servers}
         keepalive 32;
+        keepalive_timeout 2s;  # under the servers' own 5 s, so nginx never reuses a connection they close
     }}
     server {{
         listen 127.0.0.1:{port};
