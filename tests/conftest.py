@@ -262,3 +262,20 @@ def assert_error(response: httpx.Response, status: int, message: str | None = No
     assert isinstance(body["error"], str) and body["error"], body
     if message is not None:
         assert body["error"] == message, body
+
+
+# Debian's nginx, for the fleet's real balancer ------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def nginx_binary() -> str:
+    """The nginx binary; skipped where it is missing, a failure when CI is set."""
+    from authcourse.fleet import nginx_binary as find
+
+    binary = find()
+    if binary is None:
+        message = "nginx not installed (apt-get install nginx)"
+        if os.environ.get("CI"):
+            pytest.fail(f"{message}; CI is set, so tests that need it must run", pytrace=False)
+        pytest.skip(message)
+    return binary

@@ -2,7 +2,8 @@
 
 The configuration is generated into a temporary folder, which also holds nginx's pid file, logs
 and temporary files, so nothing is written outside it, and nginx runs in the foreground
-(`daemon off;`) as our child: stopping it is stopping one process, then removing the folder.
+(`daemon off;`) as our child, in one process (`master_process off;`): stopping it, or killing it,
+is one process gone, then the folder removed.
 """
 
 from __future__ import annotations
@@ -22,8 +23,9 @@ from .balancer import BalancerError
 START_TIMEOUT = 10.0  # seconds
 STOP_TIMEOUT = 5.0  # seconds
 
+# master_process off: one process that serves, so stopping (or killing) that one pid leaves no worker behind.
 CONFIG = """\
-worker_processes 1;
+master_process off;
 pid {dir}/nginx.pid;
 error_log {dir}/error.log warn;
 events {{ worker_connections 1024; }}
@@ -116,7 +118,7 @@ class NginxBalancer:
         """Stop nginx (its master and worker) and remove its folder; safe to call twice."""
         if self.process is not None:
             if self.process.poll() is None:
-                self.process.terminate()  # SIGTERM: fast shutdown of the master and its worker
+                self.process.terminate()  # SIGTERM: nginx's fast shutdown
                 try:
                     self.process.wait(STOP_TIMEOUT)
                 except subprocess.TimeoutExpired:
