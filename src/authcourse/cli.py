@@ -49,6 +49,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--idle-timeout", type=float, default=None, help="session idle timeout in seconds (default 30 min)")
     serve.add_argument("--secure-cookies", action="store_true", help="mark cookies Secure (behind HTTPS)")
     serve.add_argument("--quiet", action="store_true", help="no access log")
+    from .fleet.workshop import add_parser as add_fleet_parser
+
+    add_fleet_parser(commands)
     return parser
 
 
@@ -126,6 +129,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "serve":
         return serve(args)
+    if args.command == "fleet":
+        return args.handler(args)
     return 2
 
 
