@@ -282,3 +282,39 @@ def test_fakeredis_simulated_outage_fails_cleanly_and_recovers():
     store.server.connected = True
     assert store.get("k") == "v"
     assert store.get("k") == "v"  # the reopened connection serves the fast path again
+
+
+# compare_and_set: the one atomic primitive (refresh-token rotation) ---------------------------
+
+
+def test_compare_and_set_writes_only_over_the_expected_value(store):
+    store.set("k", "old")
+    assert store.compare_and_set("k", "other", "new") is False
+    assert store.get("k") == "old"
+    assert store.compare_and_set("k", "old", "new", ttl=60) is True
+    assert store.get("k") == "new"
+    assert 0 < store.ttl("k") <= 60
+
+
+def test_compare_and_set_of_a_missing_key_fails(store):
+    assert store.compare_and_set("gone", "old", "new") is False
+    assert store.get("gone") is None
+
+
+def test_compare_and_set_has_one_winner_among_racing_threads(store):
+    store.set("k", "0")
+    barrier = threading.Barrier(8)
+    wins = []
+
+    def race(n: int) -> None:
+        barrier.wait()
+        if store.compare_and_set("k", "0", str(n)):
+            wins.append(n)
+
+    threads = [threading.Thread(target=race, args=(n,)) for n in range(1, 9)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(wins) == 1, wins
+    assert store.get("k") == str(wins[0])

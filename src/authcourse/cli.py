@@ -47,6 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--bcrypt-rounds", type=int, default=DEFAULT_ROUNDS, help=f"work factor (default {DEFAULT_ROUNDS})")
     serve.add_argument("--token-lifetime", type=float, default=None, help="seconds (default 24 h)")
     serve.add_argument("--idle-timeout", type=float, default=None, help="session idle timeout in seconds (default 30 min)")
+    serve.add_argument(
+        "--refresh", action="store_true", help="token modes: 15-minute access tokens renewed at POST /refresh"
+    )
     serve.add_argument("--secure-cookies", action="store_true", help="mark cookies Secure (behind HTTPS)")
     serve.add_argument("--quiet", action="store_true", help="no access log")
     return parser
@@ -65,6 +68,7 @@ def serve(args: argparse.Namespace) -> int:
             store=args.store,
             bcrypt_rounds=args.bcrypt_rounds,
             secure_cookies=args.secure_cookies,
+            refresh=args.refresh,
             **optional,
         )
         load_secret(settings.secret)  # refuse a weak AUTHCOURSE_SECRET here, not in the worker,
@@ -76,7 +80,8 @@ def serve(args: argparse.Namespace) -> int:
     except OSError as error:
         print(f"authcourse: cannot listen on {args.host}:{args.port}: {(error.strerror or str(error)).lower()}", file=sys.stderr)
         return 1
-    print(f"authcourse mini-server: mode {settings.mode}, revocation {settings.revocation}, store {settings.store_name}")
+    refresh = ", refresh tokens at POST /refresh" if settings.refresh else ""
+    print(f"authcourse mini-server: mode {settings.mode}, revocation {settings.revocation}, store {settings.store_name}{refresh}")
     print(f"  listening on http://{args.host}:{port}   (Ctrl-C to stop)")
     print("  demo users: " + ", ".join(f"{email} / {password} ({role})" for email, password, _, role in DEMO_USERS))
     if os.environ.get(SECRET_ENV) is None:

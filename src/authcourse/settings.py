@@ -7,6 +7,7 @@ from typing import Literal, get_args
 
 from .errors import ConfigurationError
 from .passwords import DEFAULT_ROUNDS
+from .refresh import REFRESH_LIFETIME, SHORT_ACCESS_LIFETIME
 from .sessions import ABSOLUTE_TIMEOUT, IDLE_TIMEOUT, TOUCH_INTERVAL
 from .stores import STORE_NAMES, Store
 from .tokens import TOKEN_LIFETIME
@@ -29,6 +30,8 @@ class Settings:
     absolute_timeout: float = ABSOLUTE_TIMEOUT  # seconds
     touch_interval: float = TOUCH_INTERVAL  # seconds
     secure_cookies: bool = False  # True behind HTTPS; plain http://127.0.0.1 would drop Secure cookies in httpx
+    refresh: bool = False  # token modes: short access tokens renewed at POST /refresh (refresh.py)
+    refresh_lifetime: float = REFRESH_LIFETIME  # seconds a refresh-token family lives after login
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -45,9 +48,14 @@ class Settings:
             raise ConfigurationError(f"unknown store {self.store!r}: use memory, fakeredis or a redis:// URL")
         if not 4 <= self.bcrypt_rounds <= 31:
             raise ConfigurationError(f"bcrypt_rounds must be between 4 and 31, not {self.bcrypt_rounds}")
-        for name in ("token_lifetime", "idle_timeout", "absolute_timeout", "touch_interval"):
+        for name in ("token_lifetime", "idle_timeout", "absolute_timeout", "touch_interval", "refresh_lifetime"):
             if getattr(self, name) <= 0:
                 raise ConfigurationError(f"{name} must be a positive number of seconds")
+        if self.refresh and self.mode == "session":
+            raise ConfigurationError("refresh tokens go with the token modes; a session is renewed by using it")
+        if self.refresh and self.token_lifetime == TOKEN_LIFETIME:
+            # Refresh tokens exist so that access tokens can be short: 15 minutes unless told otherwise.
+            object.__setattr__(self, "token_lifetime", SHORT_ACCESS_LIFETIME)
 
     @property
     def store_name(self) -> str:

@@ -86,8 +86,10 @@ class TokenService:
         self.lifetime = lifetime
         self._verified: VerifiedCache[dict[str, Any]] = VerifiedCache(cache_size)
 
-    def create_access_token(self, user_id: int, role: str, *, version: int | None = None) -> str:
-        """A signed token: who (`sub`, `role`), when (`iat`, `exp`), which one (`jti`)."""
+    def create_access_token(
+        self, user_id: int, role: str, *, version: int | None = None, extra_claims: dict[str, Any] | None = None
+    ) -> str:
+        """A signed token: who (`sub`, `role`), when (`iat`, `exp`), which one (`jti`), plus `extra_claims`."""
         issued_at = int(now())
         claims: dict[str, Any] = {
             "sub": str(user_id),
@@ -98,6 +100,7 @@ class TokenService:
         }
         if version is not None:
             claims["ver"] = version
+        claims.update(extra_claims or {})
         return jwt.encode(claims, self._secret, algorithm=ALGORITHM)
 
     def decode_token(self, token: str) -> dict[str, Any]:

@@ -47,6 +47,10 @@ class Store(ABC):
     def keys(self, pattern: str = "*") -> list[str]:
         """Return the live keys matching a glob pattern, sorted (for showing, not for hot paths)."""
 
+    @abstractmethod
+    def compare_and_set(self, key: str, expected: str, value: str, ttl: float | None = None) -> bool:
+        """Atomically: if the key holds `expected`, store `value` (with `ttl`) and return True; else False."""
+
     def close(self) -> None:
         """Release connections; the default has none."""
 

@@ -58,6 +58,23 @@ class RedisStore(Store):
     def keys(self, pattern: str = "*") -> list[str]:
         return sorted(self.client.scan_iter(match=pattern, count=1000))
 
+    def compare_and_set(self, key: str, expected: str, value: str, ttl: float | None = None) -> bool:
+        # WATCH makes EXEC fail if any client touched the key since: optimistic, no lock held.
+        with self.client.pipeline() as pipe:
+            try:
+                pipe.watch(key)
+                if pipe.get(key) != expected:
+                    return False
+                pipe.multi()
+                if ttl is None:
+                    pipe.set(key, value)
+                else:
+                    pipe.set(key, value, px=max(1, int(ttl * 1000)))
+                pipe.execute()
+                return True
+            except redis.WatchError:
+                return False
+
     def close(self) -> None:
         self.client.close()
 
