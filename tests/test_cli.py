@@ -332,3 +332,23 @@ def test_a_weak_secret_in_the_environment_is_refused_in_process(capsys, monkeypa
     monkeypatch.setenv("AUTHCOURSE_SECRET", "x" * 31)
     assert cli.main(["serve", "--mode", "token"]) == 2
     assert "the secret is 31 bytes" in capsys.readouterr().err
+
+
+def test_serve_refresh_rotates_the_refresh_cookie_at_post_refresh(serve):
+    server = serve("--mode", "token", "--refresh", "--quiet", port=0)
+    assert "refresh tokens at POST /refresh" in server.banner
+    login = server.http.post("/login", json={"email": ALICE[0], "password": ALICE[1]})
+    first = login.cookies["refresh"]
+    server.http.cookies.clear()
+    refreshed = server.http.post("/refresh", headers={"Cookie": f"refresh={first}"})
+    assert refreshed.status_code == 200, refreshed.text
+    assert server.http.get("/api/profile", headers=bearer(refreshed.json()["token"])).status_code == 200
+    assert refreshed.cookies["refresh"] != first
+    server.http.cookies.clear()
+    assert_error(server.http.post("/refresh", headers={"Cookie": "refresh=garbage"}), 401, "Invalid refresh token")
+
+
+def test_serve_refuses_refresh_in_session_mode():
+    result = subprocess.run([*COMMAND, "serve", "--refresh"], capture_output=True, text=True, env=environment(), timeout=60)
+    assert result.returncode == 2
+    assert "token modes" in result.stderr
