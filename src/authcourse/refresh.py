@@ -105,7 +105,7 @@ def family_key(family_id: str) -> str:
 
 
 def user_families_key(user_id: int | str) -> str:
-    return f"user-refresh-families:{user_id}"
+    return f"user-families:{user_id}"
 
 
 def family_of(token: str) -> str | None:
