@@ -352,3 +352,22 @@ def test_serve_refuses_refresh_in_session_mode():
     result = subprocess.run([*COMMAND, "serve", "--refresh"], capture_output=True, text=True, env=environment(), timeout=60)
     assert result.returncode == 2
     assert "token modes" in result.stderr
+
+
+def test_serve_vulnerable_serves_the_lab_on_loopback_with_a_loud_warning(serve):
+    server = serve("--vulnerable", "--quiet", port=0)
+    assert server.http.get("/health").json() == {"status": "ok", "vulnerable": True}
+    token = server.http.post("/alg/login", json={"email": ALICE[0], "password": ALICE[1]}).json()["token"]
+    assert token.count(".") == 2
+    code, out, err = server.interrupt()
+    assert "DELIBERATELY VULNERABLE" in err and "Never expose it" in err
+    assert "VULNERABLE JWT lab" in out
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "::", "192.0.2.1"])
+def test_serve_vulnerable_refuses_any_host_but_loopback(host):
+    result = subprocess.run(
+        [*COMMAND, "serve", "--vulnerable", "--host", host, "--port", "0"], capture_output=True, text=True, env=environment(), timeout=60
+    )
+    assert result.returncode == 2, result.stderr
+    assert "loopback only" in result.stderr

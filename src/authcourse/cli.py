@@ -31,6 +31,7 @@ from .tokens import SECRET_ENV, load_secret
 from .users import DEMO_USERS
 
 WORKER_SETTINGS_ENV = "AUTHCOURSE_SERVE_SETTINGS"  # how `serve` hands its settings to the worker process
+VULNERABLE_ROUNDS_ENV = "AUTHCOURSE_VULNERABLE_ROUNDS"  # how `serve --vulnerable` hands the work factor down
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -52,10 +53,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--secure-cookies", action="store_true", help="mark cookies Secure (behind HTTPS)")
     serve.add_argument("--quiet", action="store_true", help="no access log")
+    serve.add_argument(
+        "--vulnerable",
+        action="store_true",
+        help="serve chapter 11's DELIBERATELY VULNERABLE JWT lab instead, on loopback only (never expose it)",
+    )
     return parser
 
 
 def serve(args: argparse.Namespace) -> int:
+    if args.vulnerable:
+        return serve_vulnerable(args)
     optional = {
         name: value
         for name, value in (("token_lifetime", args.token_lifetime), ("idle_timeout", args.idle_timeout))
@@ -108,6 +116,54 @@ def serve(args: argparse.Namespace) -> int:
         print(f"authcourse: cannot serve on {args.host}:{port}: {error}", file=sys.stderr)
         return 1
     return 0
+
+
+def serve_vulnerable(args: argparse.Namespace) -> int:
+    """The vulnerable JWT lab (vulnerablelab.py) for outside tools: loopback only, with a loud warning."""
+    from .vulnerablelab import WARNING, vulnerable_require_loopback
+
+    try:
+        vulnerable_require_loopback(args.host)
+        port = check_port(args.host, args.port)
+    except ConfigurationError as error:
+        print(f"authcourse: {error}", file=sys.stderr)
+        return 2
+    except OSError as error:
+        print(f"authcourse: cannot listen on {args.host}:{args.port}: {(error.strerror or str(error)).lower()}", file=sys.stderr)
+        return 1
+    print(WARNING, file=sys.stderr)
+    print("authcourse VULNERABLE JWT lab (chapter 11): doors unverified, alg, weak-secret, kid, jwk, jku, audience, hardened")
+    print(f"  listening on http://{args.host}:{port}   (Ctrl-C to stop)")
+    sys.stdout.flush()
+    os.environ[VULNERABLE_ROUNDS_ENV] = str(args.bcrypt_rounds)
+    server = Granian(
+        "authcourse.cli:vulnerable_worker_app",
+        factory=True,
+        address=args.host,
+        port=port,
+        interface=Interfaces.ASGINL,
+        workers=1,
+        websockets=False,
+        log_level=LogLevels.warning if args.quiet else LogLevels.info,
+        log_access=not args.quiet,
+    )
+    try:
+        server.serve()
+    except KeyboardInterrupt:
+        pass
+    except RuntimeError as error:
+        print(f"authcourse: cannot serve on {args.host}:{port}: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def vulnerable_worker_app() -> FastAPI:
+    """The vulnerable lab in granian's worker process (see `worker_app`)."""
+    from .vulnerablelab import create_vulnerable_app
+
+    if sys.platform == "linux":
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)
+    return create_vulnerable_app(int(os.environ.get(VULNERABLE_ROUNDS_ENV, DEFAULT_ROUNDS)))
 
 
 def check_port(host: str, port: int) -> int:
