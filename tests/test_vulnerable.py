@@ -420,3 +420,40 @@ def test_every_public_function_of_the_vulnerable_modules_says_vulnerable():
         for node in tree.body:
             if isinstance(node, (ast.FunctionDef, ast.ClassDef)) and not node.name.startswith("_"):
                 assert "vulnerable" in node.name.lower(), f"{name}: {node.name}"
+
+
+# Session fixation (chapter 9): the naive login adopts a planted id, ours does not ------------------
+
+
+def plant_and_login(server) -> tuple[httpx.Response, str]:
+    """Mallory logs in, plants her cookie in alice's request, alice logs in; what mallory's cookie shows then."""
+    server.users.add_user("mallory@example.com", "correct-horse-battery")
+    with httpx.Client(base_url=server.url, timeout=10) as http:
+        planted = http.post("/login", json={"email": "mallory@example.com", "password": "correct-horse-battery"}).cookies["sid"]
+        http.cookies.clear()
+        login = http.post("/login", json={"email": ALICE[0], "password": ALICE[1]}, headers={"Cookie": f"sid={planted}"})
+        http.cookies.clear()
+        seen = http.get("/api/profile", headers={"Cookie": f"sid={planted}"})
+    return login, seen
+
+
+def test_the_naive_login_hands_the_planted_session_to_the_attacker():
+    from authcourse.vulnerablelab import VulnerableFixationServer
+
+    with VulnerableFixationServer(bcrypt_rounds=4) as server:
+        login, seen = plant_and_login(server)
+    assert login.status_code == 200 and "set-cookie" not in login.headers
+    assert seen.json()["user"]["email"] == ALICE[0]
+
+
+def test_our_login_issues_a_new_id_and_the_planted_one_dies(make_server):
+    login, seen = plant_and_login(make_server("session"))
+    assert login.status_code == 200 and login.cookies["sid"]
+    assert seen.status_code == 401, seen.text
+
+
+def test_the_fixation_server_refuses_to_listen_outside_loopback():
+    from authcourse.vulnerablelab import VulnerableFixationServer
+
+    with pytest.raises(ConfigurationError):
+        VulnerableFixationServer(host="0.0.0.0")
