@@ -413,3 +413,9 @@ def test_the_refresh_route_never_answers_500(api):
     ):
         response = api.post("/refresh", headers=headers, content=b"{not json")
         assert response.status_code == 401, (headers, response.text)
+
+
+def test_a_refresh_token_is_not_an_access_token(api):
+    _, token = login(api)
+    credential = Credential(api.mode, token)
+    assert_error(api.profile(credential), 401, "Invalid or expired token")

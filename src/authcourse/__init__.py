@@ -7,6 +7,7 @@ from .clock import later, now
 from .cookies import Cookie, CookieError
 from .errors import AuthcourseError, ConfigurationError, RequestError, StoreError
 from .passwords import DEFAULT_ROUNDS, hash_password, verify_password
+from .refresh import RefreshTokens
 from .server import CourseServer, ServerStartError
 from .sessions import SessionManager
 from .settings import Settings
@@ -26,6 +27,7 @@ __all__ = [
     "Exchange",
     "MemoryStore",
     "Recorder",
+    "RefreshTokens",
     "RedisStore",
     "RequestError",
     "ServerStartError",
