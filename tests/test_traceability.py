@@ -72,7 +72,7 @@ RFC_8725 = {
 }
 ASVS_ID = re.compile(r"^V([1-9]|1[0-7])\.[1-9]\d?\.[1-9]\d?$")  # ASVS 5.0 has chapters V1 to V17
 STANDARD_CELL = re.compile(r"^(?:ASVS (V[\d.]+(?:, V[\d.]+)*))?(?:,? ?RFC 8725 (§[\d.]+(?:, §[\d.]+)*))?$")
-CODE_NAME = re.compile(r"^([a-z_]+\.py):([A-Za-z_][\w.]*)$")
+CODE_NAME = re.compile(r"^([a-z_]+(?:/[a-z_]+)?\.py):([A-Za-z_][\w.]*)$")
 TEST_NAME = re.compile(r"^(test_[a-z_]+\.py)::(test_\w+)$")
 
 
