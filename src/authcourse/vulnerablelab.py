@@ -73,6 +73,7 @@ SISTER_AUDIENCE = "reports"
 SISTER_USER_IDS = {"alice@example.com": 2, "bob@example.com": 1}  # the sister service numbers users its own way
 LAB_TOKEN_LIFETIME = 60 * 60  # seconds
 MAX_EXPLOIT_BYTES = 64 * 1024
+MAX_EXPLOITS = 100  # files the exploit server keeps
 WARNING = (
     "WARNING: this server is DELIBERATELY VULNERABLE (authcourse chapter 11). It accepts forged JWTs.\n"
     "         Loopback only, for practice with tools such as Burp or jwt_tool. Never expose it."
@@ -240,6 +241,8 @@ def create_vulnerable_app(bcrypt_rounds: int = DEFAULT_ROUNDS) -> FastAPI:
         body = await request.body()
         if len(body) > MAX_EXPLOIT_BYTES:
             return refuse(413, f"at most {MAX_EXPLOIT_BYTES} bytes")
+        if name not in exploits and len(exploits) >= MAX_EXPLOITS:
+            return refuse(429, f"the exploit server keeps at most {MAX_EXPLOITS} files")
         exploits[name] = body
         return JSONResponse({"url": f"{str(request.base_url).rstrip('/')}/exploit/{name}"})
 
@@ -290,6 +293,11 @@ class VulnerableLabServer(CourseServer):
 
     def build_app(self) -> FastAPI:
         return create_vulnerable_app(self.settings.bcrypt_rounds)
+
+    def stop(self) -> None:
+        if self.app is not None:
+            self.app.state.lab.keys.key_dir.cleanup()  # the lab's key file
+        super().stop()
 
     @property
     def lab(self) -> VulnerableLab:
