@@ -21,7 +21,7 @@ from authcourse.refresh import (
     family_key,
     family_of,
 )
-from conftest import ALICE, ROUNDS, SECRET, STORES, Api, Credential, assert_error, set_cookies
+from conftest import ALICE, SECRET, STORES, Api, Credential, assert_error, set_cookies
 
 KEY = SECRET.encode()
 SIMULATED = ["memory", "fakeredis"]
