@@ -79,7 +79,8 @@ def lookup_cost(store: str | Store = "fakeredis", *, batches: int = 7) -> Timing
     key = "session:" + secrets.token_urlsafe(32)
     opened.set(key, json.dumps({"user_id": 1, "role": "user", "created_at": 0.0, "last_seen": 0.0}), ttl=60)
     try:
-        return time_per_call(f"{opened.name} GET", lambda: opened.get(key), batches=batches)
+        name = "Redis" if "://" in opened.name else opened.name
+        return time_per_call(f"{name} GET", lambda: opened.get(key), batches=batches)
     finally:
         opened.delete(key)
 
