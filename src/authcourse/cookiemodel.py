@@ -224,23 +224,23 @@ def lifetime(cookie: SetCookie, now: datetime) -> float | None:
 
 def storage_refusals(cookie: SetCookie, origin: Origin) -> list[str]:
     """Why the browser refuses to store the cookie set from `origin`, in Chromium's words."""
+    name = cookie.name
+    if name.startswith("__Secure-") and not (cookie.secure and origin.secure):
+        return ["InvalidPrefix"]  # Chromium checks a prefix first and gives no other reason
+    if name.startswith("__Host-") and not (
+        cookie.secure and origin.secure and cookie.domain is None and cookie.path == "/"
+    ):
+        return ["InvalidPrefix"]
     reasons = []
     if cookie.secure and not origin.secure:
         reasons.append("SecureOnly")
     if cookie.same_site == "None" and not cookie.secure:
         reasons.append("SameSiteNoneInsecure")
-    name = cookie.name
-    if name.startswith("__Secure-") and not (cookie.secure and origin.secure):
-        reasons.append("InvalidPrefix")
-    if name.startswith("__Host-") and not (
-        cookie.secure and origin.secure and cookie.domain is None and cookie.path == "/"
-    ):
-        reasons.append("InvalidPrefix")
     if cookie.domain is not None and (
         not domain_matches(origin.host, cookie.domain) or (is_public_suffix(cookie.domain) and cookie.domain != origin.host)
     ):
         reasons.append("InvalidDomain")
-    return list(dict.fromkeys(reasons))
+    return reasons
 
 
 def sending_refusals(cookie: SetCookie, origin: Origin, target: Origin, request: Request, context: Context) -> list[str]:
