@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from authcourse.cookies import Cookie
-from authcourse.cookiemodel import CookieModelError, Request, SetCookie, predict, registrable_domain
+from authcourse.cookiemodel import REQUEST_KINDS, CookieModelError, Request, SetCookie, predict, registrable_domain
 
 BANK = "https://bank.test/"
 EVIL = "https://evil.test/"
@@ -174,3 +174,29 @@ def test_a_malformed_cookie_gets_a_clear_error(cookie, message):
 def test_an_impossible_request_gets_a_clear_error(build, message):
     with pytest.raises(CookieModelError, match=message):
         build()
+
+
+# The model against what Chromium did, as recorded (tests/test_browser.py checks the recording live) -----
+
+
+def test_the_matrix_has_every_samesite_value_for_every_request_kind_in_every_context():
+    from authcourse.lab.matrix import cases
+
+    found = cases()
+    assert len(found) >= 60
+    covered = {(case.name, case.request.kind, predict(case.cookie, case.set_from, case.request).context,
+                case.request.url.split(":")[0], case.request.third_party_cookies) for case in found}
+    for name in ("strict", "lax", "none", "absent"):
+        for kind in REQUEST_KINDS:
+            for context in ("same-origin", "same-site", "cross-site"):
+                assert (name, kind, context, "https", False) in covered
+            assert (name, kind, "cross-site", "https", True) in covered
+            assert (name, kind, "cross-site", "http", False) in covered
+
+
+def test_the_model_agrees_with_every_case_recorded_in_chromium():
+    from authcourse.lab.matrix import recorded_outcomes
+
+    outcomes = recorded_outcomes()
+    assert len(outcomes) >= 60
+    assert [outcome.case.id for outcome in outcomes if not outcome.agrees] == []

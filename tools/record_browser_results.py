@@ -24,7 +24,15 @@ FOLDER = Path(__file__).resolve().parent.parent / "src" / "authcourse" / "lab" /
 
 
 def write(name: str, data: dict) -> None:
-    (FOLDER / name).write_text(json.dumps(data, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    """JSON with one line per case (or per experiment), so a re-recording shows as a readable diff."""
+    lines = []
+    for key, value in sorted(data.items()):
+        if isinstance(value, list):
+            items = ",\n  ".join(json.dumps(item, sort_keys=True) for item in value)
+            lines.append(f" {json.dumps(key)}: [\n  {items}\n ]")
+        else:
+            lines.append(f" {json.dumps(key)}: {json.dumps(value, sort_keys=True)}")
+    (FOLDER / name).write_text("{\n" + ",\n".join(lines) + "\n}\n", encoding="utf-8")
 
 
 def main() -> int:

@@ -50,7 +50,7 @@ class Tab:
     urls: dict[str, str] = field(default_factory=dict)  # request id -> URL
     sent_reasons: dict[str, dict[str, list[str]]] = field(default_factory=dict)  # request id -> cookie -> reasons
     refused: dict[str, list[str]] = field(default_factory=dict)  # cookie name -> reasons it was not stored
-    owns_context: bool = True  # False for the shared profile that allows third-party cookies
+    profile_folder: Path | None = None  # the tab's own profile on disk, when it has one
 
     def listen(self) -> None:
         self.cdp.send("Network.enable")
@@ -92,10 +92,10 @@ class Tab:
         return merged
 
     def close(self) -> None:
-        if self.owns_context:
-            self.context.close()
-        else:
-            self.page.close()
+        """Close the profile, and with it every connection it holds open to the lab."""
+        self.context.close()
+        if self.profile_folder is not None:
+            shutil.rmtree(self.profile_folder, ignore_errors=True)
 
 
 class Browser:
@@ -105,8 +105,6 @@ class Browser:
         self.executable = executable or chromium_path()
         self.playwright: Any = None
         self.chromium: Any = None
-        self.allowing: Any = None  # a persistent profile whose settings allow third-party cookies
-        self.profile_folder: Path | None = None
 
     @property
     def version(self) -> str:
@@ -132,34 +130,24 @@ class Browser:
         """A fresh profile (empty cookie jar and storage) with one page; third-party cookies blocked by default."""
         if self.chromium is None:
             self.start()
+        folder = None
         if third_party_cookies:
-            context = self.allowing_profile()
-            context.clear_cookies()
+            # A fresh context is an off-the-record profile, which blocks third-party cookies whatever one asks;
+            # a profile on disk whose user allowed them is a second Chromium process (about half a second).
+            folder = Path(tempfile.mkdtemp(prefix="authcourse-chromium-"))
+            (folder / "Default").mkdir()
+            preferences = {"profile": {"cookie_controls_mode": 0}}  # 0: allow third-party cookies
+            (folder / "Default" / "Preferences").write_text(json.dumps(preferences))
+            context = self.playwright.chromium.launch_persistent_context(
+                str(folder), executable_path=self.executable, args=[HOST_RULES], ignore_https_errors=True)
         else:
             context = self.chromium.new_context(ignore_https_errors=True)
-        page = context.new_page()
-        tab = Tab(context, page, context.new_cdp_session(page), owns_context=not third_party_cookies)
+        page = context.pages[0] if context.pages else context.new_page()
+        tab = Tab(context, page, context.new_cdp_session(page), profile_folder=folder)
         tab.listen()
         return tab
 
-    def allowing_profile(self) -> Any:
-        """A second Chromium, on a profile where the user allowed third-party cookies (a fresh context blocks them)."""
-        if self.allowing is None:
-            self.profile_folder = Path(tempfile.mkdtemp(prefix="authcourse-chromium-"))
-            (self.profile_folder / "Default").mkdir()
-            preferences = {"profile": {"cookie_controls_mode": 0}}  # 0: allow third-party cookies
-            (self.profile_folder / "Default" / "Preferences").write_text(json.dumps(preferences))
-            self.allowing = self.playwright.chromium.launch_persistent_context(
-                str(self.profile_folder), executable_path=self.executable, args=[HOST_RULES], ignore_https_errors=True)
-        return self.allowing
-
     def close(self) -> None:
-        if self.allowing is not None:
-            self.allowing.close()
-            self.allowing = None
-        if self.profile_folder is not None:
-            shutil.rmtree(self.profile_folder, ignore_errors=True)
-            self.profile_folder = None
         if self.chromium is not None:
             self.chromium.close()
             self.chromium = None
@@ -203,3 +191,16 @@ def make_request(tab: Tab, lab: LabServer, kind: str, url: str, from_url: str | 
         tab.page.wait_for_load_state("load")
     hit = next(hit for hit in lab.log.hits if hit.query.get("tag") == tag)
     return dict(hit.cookies), tag
+
+
+EXPERIMENTS = ("xss_experiment", "csrf_experiment", "cross_domain_experiment", "recorded_xss_result",
+               "recorded_csrf_results", "recorded_cross_domain_result", "XssResult", "CsrfResult", "CrossDomainResult")
+
+
+def __getattr__(name: str) -> Any:
+    """The experiments live in `authcourse.experiments`; they are reachable from here too."""
+    if name in EXPERIMENTS:
+        from . import experiments
+
+        return getattr(experiments, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -38,6 +38,7 @@ class Hit:
     path: str
     query: dict[str, str]
     cookies: dict[str, str]
+    credential: bool = False  # it carried the mode's credential (recorded by the transfer routes)
 
 
 @dataclass
@@ -192,9 +193,16 @@ async def transfer_form(request: Request) -> dict[str, str]:
     return dict(parse_qsl(body))
 
 
+def record_attempt(request: Request) -> None:
+    hit = Hit(request.method, request.url.hostname or "", request.url.path, dict(request.query_params),
+              read_cookies(request), credential=bool(credential_of(request)))
+    lab_log(request).record(lab_log(request).hits, hit)
+
+
 @router.post("/transfer")
 async def transfer(request: Request) -> JSONResponse:
     """Move money on the caller's say-so: authenticated by the mode's credential alone (CSRF-prone)."""
+    record_attempt(request)
     principal = request.app.state.auth.authenticate(request)
     form = await transfer_form(request)
     done = {"from": principal.user.name, "to": form.get("to", ""), "amount": form.get("amount", ""), "guarded": False}
@@ -205,6 +213,7 @@ async def transfer(request: Request) -> JSONResponse:
 @router.post("/transfer-guarded")
 async def transfer_guarded(request: Request) -> JSONResponse:
     """The same transfer, refused unless the form carries the CSRF token bound to the caller's credential."""
+    record_attempt(request)
     principal = request.app.state.auth.authenticate(request)
     form = await transfer_form(request)
     expected = lab_log(request).csrf_token(credential_of(request))

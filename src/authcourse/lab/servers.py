@@ -8,6 +8,7 @@ right port for its scheme. Ports never make a site, so two ports (one per scheme
 from __future__ import annotations
 
 import asyncio
+import re
 import shutil
 import socket
 import threading
@@ -17,6 +18,7 @@ from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 
 from ..app import create_app
 from ..settings import Settings
@@ -43,11 +45,15 @@ class QuietServer(uvicorn.Server):
 class LabServer:
     """The mini-server in `mode`, plus /lab pages; `with LabServer("session") as lab:`."""
 
-    def __init__(self, mode: str = "session", *, cookie_same_site: str | None = "keep", **settings: Any) -> None:
+    def __init__(
+        self, mode: str = "session", *, cookie_same_site: str | None = "keep", cors_origins: str | None = None,
+        **settings: Any,
+    ) -> None:
         settings.setdefault("bcrypt_rounds", 4)  # a lab login need not cost a quarter second
         settings.setdefault("secure_cookies", True)  # the lab's pages that log in are https
         self.settings = Settings(mode=mode, **settings)  # type: ignore[arg-type]
         self.cookie_same_site = cookie_same_site  # "keep" the mode's own, or Strict / Lax / None / None-as-absent
+        self.cors_origins = cors_origins  # a host name whose pages may call the API with credentials (any port)
         self.ports: dict[str, int] = {}
         self.app: FastAPI | None = None
         self.certificate: LabCertificate | None = None
@@ -80,6 +86,9 @@ class LabServer:
         auth = app.state.auth
         if self.cookie_same_site != "keep" and hasattr(auth, "cookie"):
             auth.cookie = replace(auth.cookie, same_site=self.cookie_same_site, secure=True)
+        if self.cors_origins:
+            app.add_middleware(CORSMiddleware, allow_origin_regex=rf"https?://{re.escape(self.cors_origins)}(:\d+)?",
+                               allow_credentials=True, allow_headers=["authorization", "content-type"])
         self.app = app
         self.certificate = create_certificate()
         try:

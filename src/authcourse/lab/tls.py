@@ -17,7 +17,7 @@ import trustme
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-LAB_HOSTS = ("bank.test", "*.bank.test", "evil.test", "*.evil.test", "localhost", "127.0.0.1")
+LAB_HOSTS = ("bank.test", "*.bank.test", "evil.test", "*.evil.test", "front.test", "localhost", "127.0.0.1")
 
 
 @dataclass(frozen=True)
