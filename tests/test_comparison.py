@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 
 import pytest
 
@@ -76,7 +77,7 @@ def test_without_a_cookie_jar_a_session_needs_the_cookie_copied_by_hand() -> Non
 
 @pytest.mark.parametrize(
     ("lookups", "verdict"),
-    [((0.5, 5.0), "corrected"), ((0.5, 80.0), "depends on"), ((0.5, 25.0), "depends on"), ((90.0,), "confirmed")],
+    [((0.5, 5.0), "corrected"), ((0.5, 80.0), "depends on"), ((0.5, 25.0), "depends on"), ((150.0,), "confirmed")],
 )
 def test_the_cost_verdict_follows_how_each_lookup_compares_with_a_verify(lookups, verdict) -> None:
     result = CostResult(tuple(timing(f"store {n}", m) for n, m in enumerate(lookups)), timing("verify", 30.0))
@@ -95,3 +96,17 @@ def test_the_table_has_one_line_per_row_and_escapes_pipes() -> None:
     lines = comparison_table(rows).splitlines()
     assert len(lines) == 4 and lines[0].startswith("| aspect | the lesson: session")
     assert lines[2] == "| A | x \\| y | z | measured | **confirmed** |"
+
+
+def test_the_browser_rows_come_from_the_browser_labs_results() -> None:
+    experiments = pytest.importorskip("authcourse.experiments")
+    csrf, xss = experiments.recorded_csrf_results(), experiments.recorded_xss_result()
+    cross_domain = experiments.recorded_cross_domain_result()
+    rows = comparison.browser_rows(csrf, xss, cross_domain)
+    assert [(row.aspect, row.verdict) for row in rows] == [
+        ("CSRF risk", "depends on"), ("XSS risk", "confirmed"), ("Cross-domain", "confirmed")]
+    assert "sent with SameSite=None, kept home with SameSite=Lax, SameSite=Strict" in rows[0].measured
+    sent_everywhere = [replace(result, credential_sent=not result.defence.startswith("Bearer")) for result in csrf]
+    assert comparison.browser_rows(sent_everywhere, xss, cross_domain)[0].verdict == "confirmed"
+    assert comparison.browser_rows(csrf, replace(xss, httponly_cookie_read=True), cross_domain)[1].verdict == "corrected"
+    assert comparison.browser_rows(csrf, xss, replace(cross_domain, bearer_status=401))[2].verdict == "corrected"

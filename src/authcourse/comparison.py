@@ -14,10 +14,10 @@ import secrets
 import ssl
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import httpx
 import jwt
@@ -29,6 +29,7 @@ from .stores import Store, fakeredis_store
 from .trace import Exchange, Recorder
 
 Verdict = Literal["confirmed", "corrected", "depends on"]
+COST_SAME_WITHIN = 4.0  # a lookup and a verify are "about the same" within this factor
 ROUNDS = 4  # bcrypt work factor for these servers: the comparison measures requests, not logins
 ALICE = {"email": "alice@example.com", "password": "wonderland"}
 TLS = ssl.create_default_context()  # one for every request: httpx builds one per call otherwise (tens of ms)
@@ -331,7 +332,8 @@ class CostResult:
     verify: Timing  # one HS256 check by PyJWT
 
     def bucket(self, lookup: Timing) -> str:
-        return compare(lookup, self.verify)
+        # A factor of 4, not 2: a loaded machine slows a CPU-bound HMAC more than a wait on a socket.
+        return compare(lookup, self.verify, same_within=COST_SAME_WITHIN)
 
     def row(self) -> Row:
         buckets = {self.bucket(lookup) for lookup in self.lookups}
@@ -342,6 +344,42 @@ class CostResult:
         return Row("Cost per request (section 3: \"no database lookup needed\")", "look up the session in the store",
                    "verify the signature, no lookup", f"{shown}; HS256 verify {self.verify.median:.1f} µs",
                    verdict)
+
+
+# CSRF, XSS and cross-domain: from the browser lab (authcourse.experiments) ----------------------
+
+
+def browser_rows(csrf: Sequence[Any], xss: Any, cross_domain: Any) -> list[Row]:
+    """The three browser rows, from the results of `experiments.csrf_experiment()`, `xss_experiment()`
+    and `cross_domain_experiment()` (live in Chromium, or as recorded there)."""
+    forged = {result.defence: result for result in csrf}
+    session = [result for name, result in forged.items() if name.startswith("session cookie")]
+    bearer = [result for name, result in forged.items() if name.startswith("Bearer")]
+    sent = [result.defence.split(", ")[-1] for result in session if result.credential_sent]
+    kept = [result.defence.split(", ")[-1] for result in session if not result.credential_sent]
+    if sent and kept:
+        csrf_verdict: Verdict = "depends on"
+    elif sent and not any(result.credential_sent for result in bearer):
+        csrf_verdict = "confirmed"
+    else:
+        csrf_verdict = "corrected"
+    bearer_text = "; ".join(f"{r.defence}: sent {r.credential_sent}, {r.status}" for r in bearer)
+    csrf_row = Row("CSRF risk", "Yes (cookies sent automatically)", "No (if using Authorization header)",
+                   f"forged cross-site POST: session cookie sent with {', '.join(sent) or 'no setting'}, kept home "
+                   f"with {', '.join(kept) or 'no setting'}; {bearer_text}", csrf_verdict)
+    xss_confirmed = xss.token_stolen and not xss.httponly_cookie_read
+    xss_row = Row("XSS risk", "Lower (httpOnly cookie)", "Higher (if stored in localStorage)",
+                  f"injected script: localStorage token stolen {xss.token_stolen}; HttpOnly cookie readable "
+                  f"{xss.httponly_cookie_read}, yet the script's own request carried it "
+                  f"({xss.cookie_request_status}): HttpOnly stops theft, not use",
+                  "confirmed" if xss_confirmed else "corrected")
+    cross_confirmed = not cross_domain.cookie_sent and cross_domain.bearer_status == 200
+    cross_row = Row("Cross-domain", "Difficult (cookie domain restrictions)", "Easy (token in any header)",
+                    f"fetch from another site: session cookie sent {cross_domain.cookie_sent} "
+                    f"({', '.join(cross_domain.cookie_reasons) or 'no reason given'}) -> {cross_domain.cookie_status}; "
+                    f"Bearer token with CORS -> {cross_domain.bearer_status}",
+                    "confirmed" if cross_confirmed else "corrected")
+    return [csrf_row, xss_row, cross_row]
 
 
 # Best for ---------------------------------------------------------------------------------------
