@@ -16,18 +16,19 @@ def timing(label: str, median: float) -> Timing:
     return Timing(label, median, median, median, 1)
 
 
-def no_server_threads() -> bool:
-    return not [thread for thread in threading.enumerate() if thread.name.startswith("authcourse:")]
+def server_threads() -> set[threading.Thread]:
+    return {thread for thread in threading.enumerate() if thread.name.startswith("authcourse:")}
 
 
 def test_a_session_login_fills_the_store_and_a_token_login_leaves_it_empty() -> None:
+    before = server_threads()
     state = comparison.measure_state()
     assert [key.split(":")[0] for key in state.session_keys] == ["session", "user-sessions"]
     assert state.token_keys == ()
     assert len(state.denylist_keys) == 1 and state.denylist_keys[0].startswith("denylist:")
     assert (state.session_jar, state.token_jar) == (("sid",), ())
     assert [row.verdict for row in state.rows()] == ["confirmed", "depends on", "confirmed"]
-    assert no_server_threads()
+    assert server_threads() <= before, "every server it started is stopped"
 
 
 def test_the_cookie_goes_unasked_and_the_token_only_when_set_by_hand() -> None:
@@ -50,6 +51,7 @@ def test_the_sizes_on_the_wire_correct_the_lessons_figures() -> None:
 
 
 def test_two_servers_share_logins_only_with_a_shared_store_and_secret() -> None:
+    before = server_threads()
     assert comparison.measure_scaling().statuses == {
         "session, a memory store each": 401,
         "session, one shared store, one secret": 200,
@@ -57,7 +59,7 @@ def test_two_servers_share_logins_only_with_a_shared_store_and_secret() -> None:
         "token, one secret": 200,
         "token, two secrets": 401,
     }
-    assert no_server_threads()
+    assert server_threads() <= before, "every server it started is stopped"
 
 
 def test_a_replayed_credential_after_logout_is_refused_except_a_token_without_revocation() -> None:
