@@ -41,7 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--mode", choices=MODES, default="session")
     serve.add_argument("--revocation", choices=REVOCATIONS, default="none", help="token modes only (default: none)")
     serve.add_argument(
-        "--store", default="fakeredis", help="memory, fakeredis (default) or a redis://HOST:PORT/DB URL shared by many servers"
+        "--store", default="fakeredis", help="memory, fakeredis (default), or a URL shared by many servers: redis://HOST:PORT/DB, "
+        "postgresql://USER@HOST:PORT/DB, mongodb://HOST:PORT/DB (mongomock://NAME/DB: in-process MongoDB stand-in)"
     )
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000, help="0: any free port")
@@ -80,7 +81,7 @@ def serve(args: argparse.Namespace) -> int:
             **optional,
         )
         load_secret(settings.secret)  # refuse a weak AUTHCOURSE_SECRET here, not in the worker,
-        open_store(settings.store).close()  # and an unreachable Redis
+        open_store(settings.store).close()  # and an unreachable store
         port = check_port(args.host, args.port)
     except ConfigurationError as error:
         print(f"authcourse: {error}", file=sys.stderr)

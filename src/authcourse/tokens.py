@@ -26,7 +26,7 @@ from typing import Any
 import jwt
 
 from .clock import now
-from .errors import ConfigurationError
+from .errors import ConfigurationError, StoreError
 from .stores import Store
 from .verified import CACHE_SIZE, VerifiedCache
 
@@ -131,7 +131,11 @@ class TokenService:
         return self._require_store().get(denylist_key(claims["jti"])) is not None
 
     def current_version(self, user_id: int | str) -> int:
-        return int(self._require_store().get(token_version_key(user_id)) or 0)
+        stored = self._require_store().get(token_version_key(user_id))
+        try:
+            return int(stored or 0)
+        except ValueError:
+            raise StoreError(f"{token_version_key(user_id)} does not hold an integer") from None
 
     def revoke_all_for_user(self, user_id: int | str) -> int:
         """Bump the user's token version: every token issued before now is refused. Return it."""
