@@ -51,6 +51,11 @@ class Store(ABC):
     def compare_and_set(self, key: str, expected: str, value: str, ttl: float | None = None) -> bool:
         """Atomically: if the key holds `expected`, store `value` (with `ttl`) and return True; else False."""
 
+    def held(self) -> int | None:
+        """How many keys the back end holds right now, expired ones it has not removed yet included
+        (None where it cannot say). What a store does with expired keys shows here."""
+        return None
+
     def close(self) -> None:
         """Release connections; the default has none."""
 

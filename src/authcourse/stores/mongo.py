@@ -199,7 +199,7 @@ class MongoStore(Store):
         document = self._document(key, ttl, value=value)
         return self._call(lambda: self.collection.replace_one(condition, document).matched_count == 1)
 
-    def documents(self) -> int:
+    def held(self) -> int:
         """How many documents the collection holds, expired ones not yet removed included."""
         return self._call(lambda: self.collection.count_documents({}))
 

@@ -248,8 +248,8 @@ class PostgresStore(Store):
         )
         return int(row[0]) if row else 0
 
-    def rows(self) -> int:
-        """How many rows the table holds, expired ones included (what a prune step would shrink)."""
+    def held(self) -> int:
+        """How many rows the table holds, expired ones included (what a prune step shrinks)."""
         row = self._one(f"SELECT count(*) FROM {TABLE}", {})
         return int(row[0]) if row else 0
 

@@ -74,6 +74,9 @@ class RedisStore(Store):
             except redis.WatchError:
                 return False
 
+    def held(self) -> int:
+        return self.client.dbsize()
+
     def close(self) -> None:
         self.client.close()
 
