@@ -59,8 +59,8 @@ class Chapter:
 COURSE_MAP = (
     Chapter("01", "Two approaches", "one login, one profile call, one logout against a session server and a "
             "token server, side by side, drawn from the real traffic"),
-    Chapter("02", "Session-based authentication", "the cookie, the store entry it points to, logout that "
-            "deletes it; memory vs fakeredis vs real Redis, and what a restart loses"),
+    Chapter("02", "Session-based authentication", "the cookie and its attributes, the signed id, the store "
+            "entry it points to, logout that deletes it; the lesson's four session stores, measured"),
     Chapter("03", "Token-based authentication", "sign a JWT, decode its three parts, verify it; missing, "
             "tampered and expired tokens; why the server cannot force a logout"),
     Chapter("04", "The comparison, measured", "every row of the lesson's table backed by a measurement: bytes "
