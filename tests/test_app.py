@@ -6,10 +6,19 @@ import time
 
 import httpx
 import jwt
+import pymongo.errors
 import pytest
 import redis
 
-from authcourse import ConfigurationError, CourseServer, MemoryStore, StoreError, create_app, fakeredis_store
+from authcourse import (
+    ConfigurationError,
+    CourseServer,
+    MemoryStore,
+    StoreError,
+    create_app,
+    fakeredis_store,
+    open_store,
+)
 from authcourse.sessions import session_key, user_sessions_key
 from authcourse.tokens import denylist_key, token_version_key
 from authcourse.redisserver import free_port
@@ -25,6 +34,7 @@ from conftest import (
     TOKEN_MODES,
     assert_error,
     config_id,
+    fresh_mongomock_url,
     resolve_store,
     set_cookies,
 )
@@ -526,3 +536,26 @@ def test_a_session_survives_a_server_restart_on_postgres_but_not_on_memory(make_
         second = make_server("session", store=store, secret=SECRET)
         response = make_api(second).profile(credential)
         assert (response.status_code == 200) is survives, (store, response.text)
+
+
+class UnreachableCollection:
+    """A MongoDB collection whose server has gone away: every call raises as pymongo does."""
+
+    def __getattr__(self, name: str):
+        def fail(*args, **kwargs):
+            raise pymongo.errors.AutoReconnect("connection closed")
+
+        return fail
+
+
+def test_a_mongodb_outage_answers_503_and_the_server_recovers(make_server, make_api):
+    store = open_store(fresh_mongomock_url())
+    api = make_api(make_server("session", store=store))
+    credential = api.login("alice")
+    collection, store.collection = store.collection, UnreachableCollection()
+    try:
+        assert_error(api.profile(credential), 503, "Session store unavailable")
+        assert_error(api.post_login(*ALICE), 503, "Session store unavailable")
+    finally:
+        store.collection = collection
+    assert api.profile(credential).status_code == 200

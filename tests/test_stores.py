@@ -474,7 +474,8 @@ def test_mongo_store_has_a_ttl_index_on_expires_at(make_store):
     store = make_store("mongomock")
     assert isinstance(store, MongoStore) and not store.blocking
     indexes = store.collection.index_information()
-    assert any(index.get("expireAfterSeconds") == 0 and index["key"] == [("expires_at", 1)] for index in indexes.values())
+    ttl_indexes = [index["key"] for index in indexes.values() if index.get("expireAfterSeconds") == 0]
+    assert ttl_indexes == [[("expires_at", 1)]]
 
 
 def test_mongo_store_checks_expiry_on_read_before_the_ttl_monitor_runs(make_store):

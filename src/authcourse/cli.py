@@ -41,8 +41,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--mode", choices=MODES, default="session")
     serve.add_argument("--revocation", choices=REVOCATIONS, default="none", help="token modes only (default: none)")
     serve.add_argument(
-        "--store", default="fakeredis", help="memory, fakeredis (default), or a URL shared by many servers: redis://HOST:PORT/DB, "
-        "postgresql://USER@HOST:PORT/DB, mongodb://HOST:PORT/DB (mongomock://NAME/DB: in-process MongoDB stand-in)"
+        "--store",
+        default="fakeredis",
+        help="memory, fakeredis (default), or a URL shared by many servers: redis://HOST:PORT/DB, "
+        "postgresql://USER@HOST:PORT/DB, mongodb://HOST:PORT/DB (mongomock://NAME/DB: in-process MongoDB stand-in)",
     )
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000, help="0: any free port")

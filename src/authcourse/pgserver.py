@@ -43,14 +43,15 @@ def _as_service_user(command: list[str]) -> list[str]:
     try:
         pwd.getpwnam(SERVICE_USER)
     except KeyError:
-        raise PostgresUnavailable(f"running as root and there is no {SERVICE_USER!r} user to run PostgreSQL as") from None
+        raise PostgresUnavailable(f"running as root, and no {SERVICE_USER!r} user to run PostgreSQL as") from None
     return ["runuser", "-u", SERVICE_USER, "--", *command]
 
 
 def _run(command: list[str], cwd: str) -> None:
     result = subprocess.run(_as_service_user(command), cwd=cwd, capture_output=True, text=True)
     if result.returncode != 0:
-        raise RuntimeError(f"{Path(command[0]).name} failed ({result.returncode}): {(result.stderr or result.stdout).strip()}")
+        output = (result.stderr or result.stdout).strip()
+        raise RuntimeError(f"{Path(command[0]).name} failed ({result.returncode}): {output}")
 
 
 def _stop_cluster(pg_ctl: str, data: str, cwd: str, mode: str) -> None:

@@ -54,7 +54,8 @@ def parse_session(session_id: str, raw: str | None) -> Session | None:
         session = Session(id=session_id, **data)
     except (TypeError, ValueError):
         return None
-    times_are_numbers = all(type(t) in (int, float) and math.isfinite(t) for t in (session.created_at, session.last_seen))
+    times = (session.created_at, session.last_seen)
+    times_are_numbers = all(type(t) in (int, float) and math.isfinite(t) for t in times)
     if type(session.user_id) is not int or not isinstance(session.role, str) or not times_are_numbers:
         return None
     return session

@@ -22,7 +22,7 @@ REVOCATIONS: tuple[str, ...] = get_args(Revocation)
 class Settings:
     mode: Mode = "session"
     revocation: Revocation = "none"
-    store: str | Store = "fakeredis"  # memory | fakeredis | redis:// | postgresql:// | mongodb:// | mongomock:// URL | a Store
+    store: str | Store = "fakeredis"  # memory | fakeredis | a redis, postgresql, mongodb, mongomock URL | a Store
     secret: str | bytes | None = None  # None: $AUTHCOURSE_SECRET, else random per process
     bcrypt_rounds: int = DEFAULT_ROUNDS
     token_lifetime: float = TOKEN_LIFETIME  # seconds

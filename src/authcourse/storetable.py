@@ -55,12 +55,13 @@ class StoreRow:
             return none if value is None else "yes" if value else "no"
 
         return [self.store + (f" [{self.recorded}]" if self.recorded else ""), self.measured_on,
-                f"{self.lookup_us:.0f} µs", f"{self.write_us:.0f} µs", yes(self.shared), yes(not self.survives_server_restart),
+                f"{self.lookup_us:.0f} µs", f"{self.write_us:.0f} µs", yes(self.shared),
+                yes(not self.survives_server_restart),
                 yes(None if self.survives_store_restart is None else not self.survives_store_restart), self.cleanup]
 
 
-COLUMNS = ["store (lesson)", "measured on", "lookup per request", "write per login", "two servers share?", "server restart loses?",
-           "store restart loses?", "what removes an expired session"]
+COLUMNS = ["store (lesson)", "measured on", "lookup per request", "write per login", "two servers share?",
+           "server restart loses?", "store restart loses?", "what removes an expired session"]
 
 
 @dataclass(frozen=True)
@@ -137,7 +138,8 @@ _NEW_PROCESS = """
 import json, sys
 from authcourse import SessionManager, open_store
 cases = json.loads(sys.stdin.read())
-found = [SessionManager(open_store(spec), sys.argv[1].encode()).load_session(cookie) is not None for spec, cookie in cases]
+secret = sys.argv[1].encode()
+found = [SessionManager(open_store(spec), secret).load_session(cookie) is not None for spec, cookie in cases]
 print(json.dumps(found))
 """
 

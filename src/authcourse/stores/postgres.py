@@ -88,7 +88,8 @@ class PostgresStore(Store):
 
     def _connect(self) -> psycopg.Connection[Any]:
         if self._connection is None or self._connection.closed:
-            self._connection = psycopg.connect(make_conninfo(self.url, connect_timeout=CONNECT_TIMEOUT), autocommit=True)
+            conninfo = make_conninfo(self.url, connect_timeout=CONNECT_TIMEOUT)
+            self._connection = psycopg.connect(conninfo, autocommit=True)
         return self._connection
 
     @staticmethod
