@@ -8,6 +8,7 @@ import threading
 import time
 
 import fakeredis
+import mongomock
 import pytest
 import redis
 
@@ -478,13 +479,23 @@ def test_mongo_store_has_a_ttl_index_on_expires_at(make_store):
     assert ttl_indexes == [[("expires_at", 1)]]
 
 
-def test_mongo_store_checks_expiry_on_read_before_the_ttl_monitor_runs(make_store):
-    store = make_store("mongodb")
-    assert store.blocking, "a mongodb:// URL is a server: every call is a round trip"
+def test_a_mongodb_url_is_a_blocking_store(make_store):
+    assert make_store("mongodb").blocking, "a mongodb:// URL is a server: every call is a round trip"
+
+
+def test_mongo_store_hides_expired_documents_itself_before_any_ttl_monitor_runs():
+    # A real server's TTL monitor wakes once a minute; mongomock applies the index on every
+    # query. Without the index, only the store's own check stands between a read and the key.
+    collection = mongomock.MongoClient(tz_aware=True).db.no_ttl_index
+    store = MongoStore(collection, "mongomock://no-ttl-index/db", blocking=False)
     store.set("k", "v", ttl=60)
+    store.add_member("s", "a", ttl=60)
     with later(seconds=61):
-        assert store.get("k") is None
-        assert store.ttl("k") is None
+        assert collection.count_documents({}) == 2, "the documents are still there"
+        assert store.get("k") is None and store.ttl("k") is None
+        assert store.members("s") == set() and store.keys() == []
+        assert store.delete("k", "s") == 0, "expired keys do not count as deleted"
+        assert store.incr("k") == 1, "an expired key counts from zero"
 
 
 def test_open_store_says_clearly_when_mongodb_cannot_be_reached():
