@@ -12,7 +12,6 @@ from __future__ import annotations
 import html
 import json
 import platform
-import statistics
 import subprocess
 import sys
 import threading
@@ -35,15 +34,15 @@ SECRET = b"the-secret-every-server-of-the-store-table-shares"
 ALICE = {"email": "alice@example.com", "password": "wonderland"}
 LOOKUPS = 100  # session lookups per timing repeat
 WRITES = 10  # session creations per timing repeat
-REPEATS = 3
+REPEATS = 5  # rounds
 
 
 @dataclass(frozen=True)
 class StoreRow:
     store: str  # the lesson's name for it
     measured_on: str  # what ran: memory, fakeredis, redis-server, PostgreSQL, mongomock
-    lookup_us: float  # median over repeats of one session lookup, microseconds
-    write_us: float  # median over repeats of one session creation (what a login writes), microseconds
+    lookup_us: float  # one session lookup, microseconds (the least disturbed of the rounds)
+    write_us: float  # one session creation (what a login writes), microseconds (likewise)
     shared: bool  # a second server with the same store and secret accepts the first one's cookie
     survives_server_restart: bool  # a new server process, same store and secret, accepts the cookie
     survives_store_restart: bool | None  # None: the store lives inside the server's process
@@ -89,23 +88,27 @@ class StoreTable:
 # The measurements ------------------------------------------------------------------------------------
 
 
-def time_lookup(store: Store) -> float:
-    """Median µs of one session lookup (cookie already verified once, as for a returning client)."""
-    manager = SessionManager(store, SECRET, touch_interval=10**6)  # no write-back: reads only
-    cookie = manager.sign(manager.create_session(1, "user").id)
-    manager.load_session(cookie)
-    runs = [min(timeit.repeat(lambda: manager.load_session(cookie), number=LOOKUPS, repeat=1)) for _ in range(REPEATS)]
-    manager.destroy_all_for_user(1)
-    return statistics.median(runs) / LOOKUPS * 1e6
+def time_stores(stores: Sequence[Store]) -> list[tuple[float, float]]:
+    """For each store, µs of one session lookup and of one session creation (a login's writes).
 
-
-def time_write(store: Store) -> float:
-    """Median µs of creating one session: the entry and its place in the user's set (a login's writes)."""
-    manager = SessionManager(store, SECRET)
-    runs = [min(timeit.repeat(lambda: manager.create_session(2, "user"), number=WRITES, repeat=1))
-            for _ in range(REPEATS)]
-    manager.destroy_all_for_user(2)
-    return statistics.median(runs) / WRITES * 1e6
+    The stores take turns, round after round, so a burst of load from elsewhere hits them all
+    alike; each figure is the fastest round's, the one least disturbed (as `timeit` advises).
+    """
+    readers = [SessionManager(store, SECRET, touch_interval=10**6) for store in stores]  # reads only
+    writers = [SessionManager(store, SECRET) for store in stores]
+    cookies = [reader.sign(reader.create_session(1, "user").id) for reader in readers]
+    for reader, cookie in zip(readers, cookies):
+        reader.load_session(cookie)  # the cookie's signature is now remembered, as for a returning client
+    lookups: list[list[float]] = [[] for _ in stores]
+    writes: list[list[float]] = [[] for _ in stores]
+    for _ in range(REPEATS):
+        for i, (reader, writer, cookie) in enumerate(zip(readers, writers, cookies)):
+            lookups[i].append(timeit.timeit(lambda: reader.load_session(cookie), number=LOOKUPS) / LOOKUPS)
+            writes[i].append(timeit.timeit(lambda: writer.create_session(2, "user"), number=WRITES) / WRITES)
+    for reader in readers:
+        reader.destroy_all_for_user(1)
+        reader.destroy_all_for_user(2)
+    return [(min(read) * 1e6, min(write) * 1e6) for read, write in zip(lookups, writes)]
 
 
 def log_in(server: CourseServer) -> str:
@@ -189,33 +192,35 @@ def observe_cleanup(store: Store, *, real_clock: bool = False) -> str:
         return "nothing: it stays until deleted"
 
 
-def measure_row(store: str, measured_on: str, spec: str, *, restart_store: Callable[[], object] | None = None,
-                real_clock: bool = False) -> tuple[StoreRow, str]:
-    """Everything but the new-process check, which `measure_table` runs once for every row."""
-    opened = open_store(spec)
-    try:
-        lookup = time_lookup(opened)
-        write = time_write(opened)
-        cleanup = observe_cleanup(opened, real_clock=real_clock)
-    finally:
-        opened.close()
+def measure_row(store: str, measured_on: str, spec: str, opened: Store, *,
+                restart_store: Callable[[], object] | None = None, real_clock: bool = False) -> tuple[StoreRow, str]:
+    """Everything but the timings and the new-process check, which `measure_table` runs for all rows at once."""
+    cleanup = observe_cleanup(opened, real_clock=real_clock)
     shared, cookie = try_sharing(spec)
     kept = None if restart_store is None else survive_store_restart(spec, cookie, restart_store)
-    return StoreRow(store, measured_on, lookup, write, shared, False, kept, cleanup), cookie
+    return StoreRow(store, measured_on, 0.0, 0.0, shared, False, kept, cleanup), cookie
 
 
 def measure_table(candidates: Sequence[dict[str, Any]]) -> StoreTable:
     """Measure each candidate (`store`, `measured_on`, `spec`, optional `restart_store`, `real_clock`)."""
     process = start_new_process()
+    opened = [open_store(candidate["spec"]) for candidate in candidates]
     try:
-        measured = [measure_row(**candidate) for candidate in candidates]
+        timings = time_stores(opened)
+        measured = [measure_row(**candidate, opened=store) for candidate, store in zip(candidates, opened)]
     except BaseException:
         process.kill()
         process.communicate()
         raise
+    finally:
+        for store in opened:
+            store.close()
     survived = survive_new_process(process, [(candidate["spec"], cookie)
                                              for candidate, (_, cookie) in zip(candidates, measured)])
-    return StoreTable(tuple(replace(row, survives_server_restart=kept) for (row, _), kept in zip(measured, survived)))
+    return StoreTable(tuple(
+        replace(row, lookup_us=lookup, write_us=write, survives_server_restart=kept)
+        for (row, _), (lookup, write), kept in zip(measured, timings, survived)
+    ))
 
 
 # Recorded rows, for machines without a store's binaries -------------------------------------------------
