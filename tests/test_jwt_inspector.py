@@ -123,6 +123,13 @@ def test_the_widget_s_text_repr_is_short_and_stable(token):
     assert "application/vnd.jupyter.widget-view+json" in bundle
 
 
+def test_a_server_that_is_gone_is_said_so(token):
+    from authcourse.redisserver import free_port
+
+    report = inspect_token(token, server_url=f"http://127.0.0.1:{free_port()}")
+    assert report.lines()[-1] == ("server", "could not ask: server unreachable (ConnectError)")
+
+
 @pytest.mark.parametrize(("seconds", "text"), [(5, "under a minute"), (-600, "10 min"), (86400, "about 24 h"),
                                               (10 * 86400, "10 days")])
 def test_spans_read_like_people_say_them(seconds, text):

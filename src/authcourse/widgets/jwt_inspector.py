@@ -84,7 +84,9 @@ class TokenReport:
         if self.signature_valid is not None:
             verdict = "matches the secret" if self.signature_valid else "does NOT match: payload or header changed"
             out.append(("signature", f"HMAC-SHA256 of header.payload {verdict}"))
-        if self.server_status is not None:
+        if self.server_status == 0:
+            out.append(("server", f"could not ask: {self.server_says}"))
+        elif self.server_status is not None:
             verdict = "accepted" if self.accepted else "refused"
             out.append(("server", f"{verdict}: {self.server_status} {self.server_says}".rstrip()))
         return out
