@@ -14,7 +14,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+import itertools
+
 import httpx
+import mongomock
+import psycopg
 import pytest
 import redis
 
@@ -22,6 +26,8 @@ from authcourse import CourseServer, Store, open_store
 from authcourse.cookies import Cookie
 from authcourse import redisserver
 from authcourse.redisserver import RedisServer
+from authcourse.pgserver import PostgresServer, postgres_bin_dir
+from authcourse.stores.postgres import TABLE as POSTGRES_TABLE
 
 # One TLS context for every test client: httpx otherwise builds one per client (about 30 ms).
 TLS = ssl.create_default_context()
@@ -44,7 +50,14 @@ CONFIGS = [
     ("cookie-token", "version"),
 ]
 TOKEN_MODES = ["token", "cookie-token"]
-STORES = ["memory", "fakeredis", pytest.param("redis", marks=pytest.mark.redis)]
+STORES = [
+    "memory",
+    "fakeredis",
+    "mongomock",
+    pytest.param("redis", marks=pytest.mark.redis),
+    pytest.param("postgres", marks=pytest.mark.postgres),
+]
+MOCK_MONGO_HOST = "mongo.test"  # the MongoDB server that mongomock.patch pretends is there
 
 MESSAGES = {
     "credentials": "Invalid credentials",
@@ -85,20 +98,78 @@ def redis_url(redis_server: RedisServer) -> Iterator[str]:
     client.close()
 
 
+# A real PostgreSQL, once per run ------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    if postgres_bin_dir() is None:
+        message = "PostgreSQL not installed (apt-get install postgresql)"
+        if os.environ.get("CI"):
+            pytest.fail(f"{message}; CI is set, so tests that need it must run", pytrace=False)
+        pytest.skip(message)
+    server = PostgresServer().start()
+    yield server
+    server.cleanup()
+
+
+def empty_postgres(url: str) -> None:
+    with psycopg.connect(url, autocommit=True) as connection:
+        try:
+            connection.execute(f"DELETE FROM {POSTGRES_TABLE}")
+        except psycopg.errors.UndefinedTable:
+            pass  # no store has been opened on this database yet
+
+
+@pytest.fixture
+def postgres_url(postgres_server: PostgresServer) -> Iterator[str]:
+    """The real PostgreSQL's URL, the store's table empty at the start and at the end of the test."""
+    empty_postgres(postgres_server.url)
+    yield postgres_server.url
+    empty_postgres(postgres_server.url)
+
+
+# MongoDB: mongomock in this process (Debian packages no MongoDB server) --------------------------
+
+_mock_names = itertools.count()
+
+
+def fresh_mongomock_url() -> str:
+    """A mongomock:// URL no other store of this run uses: an empty database."""
+    return f"mongomock://test-{next(_mock_names)}/authcourse"
+
+
+@pytest.fixture
+def mongodb_url() -> Iterator[str]:
+    """A mongodb:// URL that pymongo.MongoClient resolves to mongomock during the test (mongomock.patch)."""
+    with mongomock.patch(servers=((MOCK_MONGO_HOST, 27017),)):
+        yield f"mongodb://{MOCK_MONGO_HOST}:27017/authcourse"
+
+
+def resolve_store(request: pytest.FixtureRequest, name: Any, *, fresh: bool = True) -> Any:
+    """A store name of the tests (`redis`, `postgres`, `mongodb`: the real or patched ones) as a spec."""
+    if not isinstance(name, str):
+        return name
+    if name in ("redis", "postgres", "mongodb"):
+        return request.getfixturevalue(f"{name}_url")
+    if name == "mongomock":
+        return fresh_mongomock_url() if fresh else "mongomock://tests/authcourse"
+    return name
+
+
 @pytest.fixture
 def store_spec(request: pytest.FixtureRequest) -> str:
-    """`memory`, `fakeredis` or the real Redis's URL, from the test's `store` parameter."""
-    name = request.param if hasattr(request, "param") else "fakeredis"
-    return request.getfixturevalue("redis_url") if name == "redis" else name
+    """`memory`, `fakeredis` or a URL, from the test's `store` parameter."""
+    return resolve_store(request, request.param if hasattr(request, "param") else "fakeredis")
 
 
 @pytest.fixture
 def make_store(request: pytest.FixtureRequest) -> Iterator[Any]:
-    """Open a store by name (`redis` means the real one); closed after the test."""
+    """Open a store by name (`redis`, `postgres`: the real ones; `mongodb`: patched); closed after the test."""
     opened: list[Store] = []
 
     def make(name: str) -> Store:
-        spec = request.getfixturevalue("redis_url") if name == "redis" else name
+        spec = resolve_store(request, name)
         store = open_store(spec)
         opened.append(store)
         return store
@@ -118,8 +189,8 @@ def make_server(request: pytest.FixtureRequest) -> Iterator[Any]:
 
     def make(mode: str = "session", **settings: Any) -> CourseServer:
         settings.setdefault("bcrypt_rounds", ROUNDS)
-        if settings.get("store") == "redis":
-            settings["store"] = request.getfixturevalue("redis_url")
+        if "store" in settings:
+            settings["store"] = resolve_store(request, settings["store"])
         server = CourseServer(mode, **settings)
         started.append(server)
         server.start()
@@ -128,7 +199,7 @@ def make_server(request: pytest.FixtureRequest) -> Iterator[Any]:
     yield make
     stop_all(started)
     for server in started:
-        if server.app is not None and server.settings.store_name.startswith("redis://"):
+        if server.app is not None and "://" in server.settings.store_name:
             server.app.state.store.close()  # a store the server opened from a URL
 
 
@@ -144,7 +215,7 @@ def server_pool() -> Iterator[dict[tuple, CourseServer]]:
     yield servers
     stop_all(list(servers.values()))
     for server in servers.values():
-        if server.settings.store_name.startswith("redis://"):
+        if "://" in server.settings.store_name:
             server.app.state.store.close()
 
 
@@ -157,7 +228,7 @@ def shared_server(request: pytest.FixtureRequest, server_pool) -> Any:
     """
 
     def get(mode: str = "session", revocation: str = "none", store: str = "fakeredis", **settings: Any) -> CourseServer:
-        spec = request.getfixturevalue("redis_url") if store == "redis" else store
+        spec = resolve_store(request, store, fresh=False)
         key = (mode, revocation, spec, *sorted(settings.items()))
         server = server_pool.get(key)
         if server is None:

@@ -8,23 +8,36 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import jwt
+import pymongo.errors
 import pytest
 import redis
 
-from authcourse import ConfigurationError, CourseServer, MemoryStore, StoreError, create_app, fakeredis_store
+from authcourse import (
+    ConfigurationError,
+    CourseServer,
+    MemoryStore,
+    StoreError,
+    create_app,
+    fakeredis_store,
+    open_store,
+)
 from authcourse.sessions import session_key, user_sessions_key
 from authcourse.tokens import denylist_key, token_version_key
+from authcourse.redisserver import free_port
 from conftest import (
     ALICE,
     BOB,
     CONFIGS,
     MESSAGES,
     ROUNDS,
+    SECRET,
     STORES,
     TLS,
     TOKEN_MODES,
     assert_error,
     config_id,
+    fresh_mongomock_url,
+    resolve_store,
     set_cookies,
 )
 
@@ -382,9 +395,23 @@ def test_bearer_scheme_is_case_insensitive(shared_server, make_api):
 # One store, many servers ------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("store", ["fakeredis", pytest.param("redis", marks=pytest.mark.redis)])
+SHARED_STORES = [
+    "fakeredis",
+    "mongomock",
+    "mongodb",
+    pytest.param("redis", marks=pytest.mark.redis),
+    pytest.param("postgres", marks=pytest.mark.postgres),
+]
+
+
+def shared_spec(request: pytest.FixtureRequest, store: str):
+    """One store two servers can share: the same URL (a database), or the same fakeredis object."""
+    return fakeredis_store() if store == "fakeredis" else resolve_store(request, store)
+
+
+@pytest.mark.parametrize("store", SHARED_STORES)
 def test_a_session_is_valid_on_every_server_sharing_store_and_secret(make_server, make_api, store, request):
-    shared = request.getfixturevalue("redis_url") if store == "redis" else fakeredis_store()
+    shared = shared_spec(request, store)
     a = make_api(make_server("session", store=shared, secret=b"x" * 32))
     b = make_api(make_server("session", store=shared, secret=b"x" * 32))
     credential = a.login("alice")
@@ -393,11 +420,11 @@ def test_a_session_is_valid_on_every_server_sharing_store_and_secret(make_server
     assert_error(a.profile(credential), 401, MESSAGES["session-missing"])
 
 
-@pytest.mark.parametrize("store", ["fakeredis", pytest.param("redis", marks=pytest.mark.redis)])
+@pytest.mark.parametrize("store", SHARED_STORES)
 def test_a_token_revoked_on_one_server_is_refused_by_every_server_sharing_the_store(
     make_server, make_api, store, request
 ):
-    shared = request.getfixturevalue("redis_url") if store == "redis" else fakeredis_store()
+    shared = shared_spec(request, store)
     a = make_api(make_server("token", revocation="blacklist", store=shared, secret=b"x" * 32))
     b = make_api(make_server("token", revocation="blacklist", store=shared, secret=b"x" * 32))
     credential = a.login("alice")
@@ -542,3 +569,85 @@ def test_a_real_redis_is_read_through_the_pipelined_client_inside_requests(make_
     credential = api.login("alice")
     assert api.profile(credential).status_code == 200
     assert [command[0] for command in sent] == ["GET"] and sent[0][1].startswith("denylist:")
+
+
+# The database stores: a malformed row, a database that is down or never was ------------------------
+
+MALFORMED_ROWS = ["not json", "[]", '"text"', "{}", '{"user_id": "1", "role": "user", "created_at": 1, "last_seen": 1}',
+                  '{"user_id": 1, "role": "user", "created_at": 1, "last_seen": NaN}', '{"user_id": 1, "extra": 2}']
+
+
+@pytest.mark.parametrize("row", MALFORMED_ROWS)
+@pytest.mark.parametrize("store", ["fakeredis", "mongomock", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_a_malformed_session_row_is_refused_with_401_not_a_crash(shared_server, make_api, store, row):
+    server = shared_server("session", store=store)
+    api = make_api(server)
+    credential = api.login("alice")
+    key = session_key(credential.value.rpartition(".")[0])
+    server.store.set(key, row, ttl=600)
+    assert_error(api.profile(credential), 401, MESSAGES["session-missing"])
+    assert server.store.get(key) == row, "the row is left alone (its TTL retires it)"
+    assert api.profile(api.login("alice")).status_code == 200, "a fresh login works"
+
+
+def test_a_malformed_token_version_answers_503_not_500(shared_server, make_api):
+    server = shared_server("token", revocation="version")
+    api = make_api(server)
+    credential = api.login("alice")
+    server.store.set(token_version_key(1), "garbage")
+    assert_error(api.profile(credential), 503, "Session store unavailable")
+
+
+@pytest.mark.parametrize("url", ["postgresql://postgres@127.0.0.1:{port}/postgres",
+                                 "mongodb://127.0.0.1:{port}/authcourse?serverSelectionTimeoutMS=100"])
+def test_an_unreachable_database_store_is_a_configuration_error_at_start(url):
+    with pytest.raises(ConfigurationError, match="cannot reach"):
+        CourseServer("session", store=url.format(port=free_port()), bcrypt_rounds=ROUNDS).start()
+
+
+@pytest.mark.postgres
+def test_postgres_going_down_answers_503_and_the_server_recovers(make_server, make_api, postgres_server, postgres_url):
+    api = make_api(make_server("session", store=postgres_url))
+    credential = api.login("alice")
+    postgres_server.stop()
+    try:
+        assert_error(api.profile(credential), 503, "Session store unavailable")
+        assert_error(api.post_login(*ALICE), 503, "Session store unavailable")
+    finally:
+        postgres_server.start()
+    response = api.profile(credential)
+    assert response.status_code == 200, "the session survived the database restart"
+
+
+@pytest.mark.postgres
+def test_a_session_survives_a_server_restart_on_postgres_but_not_on_memory(make_server, make_api, postgres_url):
+    for store, survives in ((postgres_url, True), ("memory", False)):
+        first = make_server("session", store=store, secret=SECRET)
+        credential = make_api(first).login("alice")
+        first.stop()
+        second = make_server("session", store=store, secret=SECRET)
+        response = make_api(second).profile(credential)
+        assert (response.status_code == 200) is survives, (store, response.text)
+
+
+class UnreachableCollection:
+    """A MongoDB collection whose server has gone away: every call raises as pymongo does."""
+
+    def __getattr__(self, name: str):
+        def fail(*args, **kwargs):
+            raise pymongo.errors.AutoReconnect("connection closed")
+
+        return fail
+
+
+def test_a_mongodb_outage_answers_503_and_the_server_recovers(make_server, make_api):
+    store = open_store(fresh_mongomock_url())
+    api = make_api(make_server("session", store=store))
+    credential = api.login("alice")
+    collection, store.collection = store.collection, UnreachableCollection()
+    try:
+        assert_error(api.profile(credential), 503, "Session store unavailable")
+        assert_error(api.post_login(*ALICE), 503, "Session store unavailable")
+    finally:
+        store.collection = collection
+    assert api.profile(credential).status_code == 200

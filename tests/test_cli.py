@@ -308,7 +308,7 @@ def test_bad_flags_are_refused_by_name(capsys, argv, message):
     ("argv", "message"),
     [
         (["serve", "--mode", "session", "--revocation", "blacklist"], "revocation applies to the token modes"),
-        (["serve", "--store", "mongodb://localhost"], "unknown store 'mongodb://localhost'"),
+        (["serve", "--store", "mongo://localhost"], "unknown store 'mongo://localhost'"),
         (["serve", "--bcrypt-rounds", "3"], "bcrypt_rounds must be between 4 and 31"),
         (["serve", "--idle-timeout", "0"], "idle_timeout must be a positive number of seconds"),
         (["serve", "--token-lifetime", "-5"], "token_lifetime must be a positive number of seconds"),
@@ -332,3 +332,84 @@ def test_a_weak_secret_in_the_environment_is_refused_in_process(capsys, monkeypa
     monkeypatch.setenv("AUTHCOURSE_SECRET", "x" * 31)
     assert cli.main(["serve", "--mode", "token"]) == 2
     assert "the secret is 31 bytes" in capsys.readouterr().err
+
+
+def test_serve_refresh_rotates_the_refresh_cookie_at_post_refresh(serve):
+    server = serve("--mode", "token", "--refresh", "--quiet", port=0)
+    assert "refresh tokens at POST /refresh" in server.banner
+    login = server.http.post("/login", json={"email": ALICE[0], "password": ALICE[1]})
+    first = login.cookies["refresh"]
+    server.http.cookies.clear()
+    refreshed = server.http.post("/refresh", headers={"Cookie": f"refresh={first}"})
+    assert refreshed.status_code == 200, refreshed.text
+    assert server.http.get("/api/profile", headers=bearer(refreshed.json()["token"])).status_code == 200
+    assert refreshed.cookies["refresh"] != first
+    server.http.cookies.clear()
+    assert_error(server.http.post("/refresh", headers={"Cookie": "refresh=garbage"}), 401, "Invalid refresh token")
+
+
+def test_serve_refuses_refresh_in_session_mode():
+    result = subprocess.run([*COMMAND, "serve", "--refresh"], capture_output=True, text=True, env=environment(), timeout=60)
+    assert result.returncode == 2
+    assert "token modes" in result.stderr
+
+
+def test_serve_vulnerable_serves_the_lab_on_loopback_with_a_loud_warning(serve):
+    server = serve("--vulnerable", "--quiet", port=0)
+    assert server.http.get("/health").json() == {"status": "ok", "vulnerable": True}
+    token = server.http.post("/alg/login", json={"email": ALICE[0], "password": ALICE[1]}).json()["token"]
+    assert token.count(".") == 2
+    code, out, err = server.interrupt()
+    assert "DELIBERATELY VULNERABLE" in err and "Never expose it" in err
+    assert "VULNERABLE JWT lab" in out
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "::", "192.0.2.1"])
+def test_serve_vulnerable_refuses_any_host_but_loopback(host):
+    result = subprocess.run(
+        [*COMMAND, "serve", "--vulnerable", "--host", host, "--port", "0"], capture_output=True, text=True, env=environment(), timeout=60
+    )
+    assert result.returncode == 2, result.stderr
+    assert "loopback only" in result.stderr
+
+
+# The database stores ---------------------------------------------------------------------------
+
+
+@pytest.mark.postgres
+def test_two_processes_sharing_a_postgres_store_and_the_secret_share_sessions(serve, postgres_url):
+    env = environment(AUTHCOURSE_SECRET=SECRET)
+    a = serve("--store", postgres_url, "--quiet", env=env)
+    b = serve("--store", postgres_url, "--quiet", env=env)
+    login = a.http.post("/login", json={"email": ALICE[0], "password": ALICE[1]})
+    assert login.status_code == 200, login.text
+    cookie = {"Cookie": f"sid={login.cookies['sid']}"}
+    a.http.cookies.clear()
+    assert b.http.get("/api/profile", headers=cookie).json()["user"]["email"] == ALICE[0]
+    assert b.http.post("/logout", headers=cookie).status_code == 200
+    b.http.cookies.clear()
+    assert_error(a.http.get("/api/profile", headers=cookie), 401, MESSAGES["session-missing"])
+    code, out, _ = a.interrupt()
+    assert code == 0 and "store postgresql://127.0.0.1:" in out
+
+
+def test_serve_with_a_mongomock_store_answers_the_session_contract(serve):
+    server = serve("--store", "mongomock://workshop/authcourse", "--quiet")
+    login = server.http.post("/login", json={"email": ALICE[0], "password": ALICE[1]})
+    assert login.status_code == 200, login.text
+    assert server.http.get("/api/profile").json()["user"]["email"] == ALICE[0]
+    assert server.http.post("/logout").status_code == 200
+    assert_error(server.http.get("/api/profile"), 401, MESSAGES["session-missing"])
+    code, out, _ = server.interrupt()
+    assert code == 0 and "store mongomock://workshop/authcourse" in out
+
+
+@pytest.mark.parametrize(("url", "message"), [
+    ("postgresql://postgres@127.0.0.1:{port}/postgres", "cannot reach PostgreSQL at postgresql://postgres@127.0.0.1"),
+    ("mongodb://127.0.0.1:{port}/authcourse", "cannot reach MongoDB at mongodb://127.0.0.1:{port}/authcourse"),
+])
+def test_an_unreachable_database_is_refused_with_a_clear_message(capsys, url, message):
+    port = free_port()
+    assert cli.main(["serve", "--store", url.format(port=port)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("authcourse: ") and message.format(port=port) in err

@@ -123,3 +123,58 @@ def test_check_mode_reports_and_changes_nothing(course: Path, capsys: pytest.Cap
 def test_the_course_notebooks_are_up_to_date() -> None:
     stale = navigation.update(ROOT, check=True)
     assert stale == [], f"run: python tools/add_navigation.py (out of date: {[str(p) for p in stale]})"
+
+
+def tag(path: Path, heading: str, *tags: str) -> None:
+    """Give the cell whose source starts with `heading` these cell tags."""
+    notebook = nbformat.read(path, as_version=4)
+    for cell in notebook.cells:
+        if cell.source.startswith(heading):
+            cell.metadata["tags"] = list(tags)
+    nbformat.write(notebook, path)
+
+
+def lesson_map(root: Path) -> list[str]:
+    index = cells(root / "notebooks" / "00-Index.ipynb")
+    found = [cell.source for cell in index if cell.source.startswith("<!--LESSON-MAP-->")]
+    assert len(found) == 1, "one lesson map in the index"
+    return found[0].splitlines()
+
+
+def row(lines: list[str], title_start: str) -> str:
+    matches = [line for line in lines if line.startswith(f"| {title_start}")]
+    assert len(matches) == 1, (title_start, lines)
+    return matches[0]
+
+
+def test_the_lesson_map_follows_the_markers_and_degrades_to_whole_or_coming_chapters(course: Path) -> None:
+    sessions = course / "notebooks" / "02-Sessions.ipynb"
+    write_notebook(sessions, "Sessions, taken apart", "## The `Set-Cookie` header\n\nIts attributes.",
+                   "Not a heading, tagged: linked through the heading above.")
+    tag(sessions, "## The `Set-Cookie`", "lesson-2")
+    tag(sessions, "Not a heading", "lesson-2", "lesson-explain-1")
+    navigation.update(course)
+    lines = lesson_map(course)
+    assert lines[0] == "<!--LESSON-MAP-->" and "| the lesson | shown in |" in lines
+    assert row(lines, "1. Two") == "| 1. Two fundamentally different approaches | chapter 1, " \
+        "[the whole chapter](01-Two-Approaches.ipynb) |", "no markers: the whole chapter"
+    assert row(lines, "2. Session").endswith(
+        "| chapter 2, [The `Set-Cookie` header](02-Sessions.ipynb#The-Set-Cookie-header) |"), "one link, no repeat"
+    assert row(lines, "3. Token").endswith("| chapter 3 *(coming)* |")
+    assert row(lines, "Explain it: ten servers").endswith(
+        "| chapter 8 *(coming)*<br>chapter 2, [The `Set-Cookie` header](02-Sessions.ipynb#The-Set-Cookie-header) |")
+    assert len([line for line in lines if line.startswith("| ") and "---" not in line]) == 12, "11 sections + header"
+
+
+def test_the_lesson_map_is_rewritten_not_duplicated(course: Path) -> None:
+    navigation.update(course)
+    before = snapshot(course)
+    assert navigation.update(course) == [] and snapshot(course) == before
+    index = cells(course / "notebooks" / "00-Index.ipynb")
+    assert [cell.source.split("\n")[0] for cell in index[:4]] == [
+        "<!--NAVIGATION-->", "# The course", "<!--CONTENTS-->", "<!--LESSON-MAP-->"]
+
+
+def test_anchors_are_jupyterlab_heading_ids() -> None:
+    assert navigation.anchor("Pattern 1: a JWT in an HttpOnly cookie") == "Pattern-1:-a-JWT-in-an-HttpOnly-cookie"
+    assert navigation.anchor("Key the entry on the `jti`, not **the** token") == "Key-the-entry-on-the-jti,-not-the-token"

@@ -119,3 +119,19 @@ def test_a_real_notebook_output_is_stable() -> None:
     with CourseServer(bcrypt_rounds=4) as first, CourseServer(bcrypt_rounds=4) as second:
         assert first.url != second.url
         assert sanitize(repr(first)) == sanitize(repr(second))
+
+
+def test_refresh_tokens_and_their_families_are_sanitized_and_the_generation_stays() -> None:
+    from authcourse.refresh import RefreshTokens, family_key
+
+    def sample() -> str:
+        tokens = RefreshTokens(None, secrets.token_bytes(32))  # type: ignore[arg-type]
+        family_id = secrets.token_urlsafe(16)
+        token = tokens._token(family_id, 3)
+        return f"Set-Cookie: refresh={token}; Path=/refresh {family_key(family_id)} {{'fam': '{family_id}'}}"
+
+    first, second = sample(), sample()
+    assert first != second
+    assert sanitize(first) == sanitize(second) == (
+        "Set-Cookie: refresh=rt_<FAMILY>.3.<MAC>; Path=/refresh refresh-family:<FAMILY> {'fam': '<FAMILY>'}"
+    )

@@ -36,7 +36,7 @@ def test_session_mode_takes_no_token_revocation(revocation):
     [
         ({"mode": "jwt"}, "mode must be one of session, token, cookie-token"),
         ({"mode": "token", "revocation": "denylist"}, "revocation must be one of none, blacklist, version"),
-        ({"store": "postgres://db"}, "unknown store"),
+        ({"store": "mysql://db"}, "unknown store"),
         ({"store": "Memory"}, "unknown store"),
         ({"bcrypt_rounds": 3}, "bcrypt_rounds must be between 4 and 31"),
         ({"bcrypt_rounds": 32}, "bcrypt_rounds must be between 4 and 31"),
@@ -63,4 +63,9 @@ def test_a_store_object_is_accepted_and_named():
 
 
 def test_the_store_name_hides_a_redis_password():
-    assert Settings(store="redis://:hunter2@db.example:6379/0").store_name == "db.example:6379/0"
+    assert Settings(store="redis://:hunter2@db.example:6379/0").store_name == "redis://db.example:6379/0"
+
+
+def test_the_store_name_hides_a_database_password():
+    assert Settings(store="postgresql://me:hunter2@db.example/app").store_name == "postgresql://db.example/app"
+    assert Settings(store="mongodb://me:hunter2@db.example/app").store_name == "mongodb://db.example/app"

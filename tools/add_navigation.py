@@ -6,6 +6,22 @@ the notebooks' own titles (their first `# ` heading). The index, notebooks/00-In
 also gets its course map: one line per planned chapter, a link where the notebook exists,
 "coming" where it does not yet.
 
+The index also gets the lesson map: a table from each section of the lesson (1 to 8, and the
+three explain-it challenges) to the chapter cells that show it, built from markers in the chapters.
+
+Marking a chapter's cells for the lesson map (for chapter authors and the integrator):
+
+- Give the cell a tag (JupyterLab: the property inspector, "Cell tags"; or the cell's
+  `metadata.tags` list) `lesson-N` for section N of the lesson (`lesson-1` ... `lesson-8`), or
+  `lesson-explain-K` for the K-th explain-it challenge (1: ten servers behind a load balancer,
+  2: instant logout with JWTs, 3: localStorage vs an HttpOnly cookie). A cell may carry several.
+- Tag the markdown cell that opens the part showing it, best a heading (`## ...`): the map links to
+  that heading (JupyterLab's anchor: the heading's text with spaces turned into `-`). A tagged cell
+  without a heading is linked through the nearest heading above it.
+- A section's own chapter (section N is chapter N; the challenges are chapter 8) is always listed:
+  its tagged headings when it has some, the whole chapter when it has none, "coming" when it does
+  not exist yet. So a chapter that lands without markers still appears, and markers only sharpen it.
+
 Never edit those cells by hand: they are recognised by their first line and rewritten.
 The script is idempotent: a second run changes nothing.
 
@@ -28,6 +44,7 @@ FOLDERS = ("notebooks", "exercises")
 INDEX = "00-Index.ipynb"
 NAVIGATION_MARK = "<!--NAVIGATION-->"
 CONTENTS_MARK = "<!--CONTENTS-->"
+LESSON_MAP_MARK = "<!--LESSON-MAP-->"
 NUMBERED = re.compile(r"^(\d\d)-[\w.-]+\.ipynb$")
 
 
@@ -42,8 +59,8 @@ class Chapter:
 COURSE_MAP = (
     Chapter("01", "Two approaches", "one login, one profile call, one logout against a session server and a "
             "token server, side by side, drawn from the real traffic"),
-    Chapter("02", "Session-based authentication", "the cookie, the store entry it points to, logout that "
-            "deletes it; memory vs fakeredis vs real Redis, and what a restart loses"),
+    Chapter("02", "Session-based authentication", "the cookie and its attributes, the signed id, the store "
+            "entry it points to, logout that deletes it; the lesson's four session stores, measured"),
     Chapter("03", "Token-based authentication", "sign a JWT, decode its three parts, verify it; missing, "
             "tampered and expired tokens; why the server cannot force a logout"),
     Chapter("04", "The comparison, measured", "every row of the lesson's table backed by a measurement: bytes "
@@ -65,13 +82,36 @@ COURSE_MAP = (
 )
 
 
+@dataclass(frozen=True)
+class Section:
+    tag: str  # the cell tag that marks it
+    title: str
+    chapter: str  # the chapter that follows this section of the lesson
+
+
+LESSON_SECTIONS = (
+    Section("lesson-1", "1. Two fundamentally different approaches", "01"),
+    Section("lesson-2", "2. Session-based authentication (express-session, the store options)", "02"),
+    Section("lesson-3", "3. Token-based authentication (sign, verify, Bearer)", "03"),
+    Section("lesson-4", "4. Session vs token: the detailed comparison", "04"),
+    Section("lesson-5", "5. When to use which", "05"),
+    Section("lesson-6", "6. Hybrid approaches (JWT in an HttpOnly cookie; a denylist)", "06"),
+    Section("lesson-7", "7. Cookie security attributes", "07"),
+    Section("lesson-8", "8. Key takeaways", "08"),
+    Section("lesson-explain-1", "Explain it: ten servers behind a load balancer", "08"),
+    Section("lesson-explain-2", "Explain it: instant logout of a compromised account with JWTs", "08"),
+    Section("lesson-explain-3", "Explain it: a JWT in localStorage vs in an HttpOnly cookie", "08"),
+)
+HEADING = re.compile(r"^#{1,6} +(.+?) *#*$")
+
+
 def notebooks_in(folder: Path) -> list[Path]:
     """The numbered notebooks of a folder, in course order."""
     return sorted(path for path in folder.glob("*.ipynb") if NUMBERED.match(path.name))
 
 
 def is_generated(cell: nbformat.NotebookNode) -> bool:
-    return cell.cell_type == "markdown" and cell.source.startswith((NAVIGATION_MARK, CONTENTS_MARK))
+    return cell.cell_type == "markdown" and cell.source.startswith((NAVIGATION_MARK, CONTENTS_MARK, LESSON_MAP_MARK))
 
 
 def title_of(path: Path) -> str:
@@ -122,6 +162,55 @@ def course_map(folder: Path) -> str:
     )
 
 
+def anchor(heading: str) -> str:
+    """JupyterLab's anchor for a heading: its text as rendered (no backticks or stars), spaces as `-`."""
+    text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", heading)  # [text](link) renders as text
+    return re.sub(r"[`*]", "", text).strip().replace(" ", "-")
+
+
+def marked_headings(path: Path) -> dict[str, list[str]]:
+    """For each lesson tag in the notebook, the headings (in order, no repeats) of the cells it marks."""
+    found: dict[str, list[str]] = {}
+    heading = ""
+    for cell in nbformat.read(path, as_version=4).cells:
+        if cell.cell_type == "markdown" and not is_generated(cell):
+            for line in cell.source.splitlines():
+                match = HEADING.match(line)
+                if match:
+                    heading = match.group(1)
+                    break
+        for tag in cell.metadata.get("tags", []):
+            if tag.startswith("lesson-") and heading and heading not in found.setdefault(tag, []):
+                found[tag].append(heading)
+    return found
+
+
+def lesson_map(folder: Path) -> str:
+    """The index's table from each lesson section to the chapter cells that show it."""
+    existing = {NUMBERED.match(path.name).group(1): path for path in notebooks_in(folder)}  # type: ignore[union-attr]
+    marks = {number: marked_headings(path) for number, path in existing.items() if number != "00"}
+
+    def places(section: Section) -> str:
+        links = []
+        own = existing.get(section.chapter)
+        if own is None:
+            links.append(f"chapter {int(section.chapter)} *(coming)*")
+        elif not marks[section.chapter].get(section.tag):
+            links.append(f"chapter {int(section.chapter)}, {link('the whole chapter', own.name)}")
+        for number, found in marks.items():
+            for heading in found.get(section.tag, []):
+                target = f"{existing[number].name}#{anchor(heading)}"
+                links.append(f"chapter {int(number)}, {link(heading.replace('|', '/'), target)}")
+        return "<br>".join(links)
+
+    rows = [f"| {section.title} | {places(section)} |" for section in LESSON_SECTIONS]
+    return "\n".join(
+        [LESSON_MAP_MARK, "## The lesson, section by section", "",
+         "Where each section of the lesson, and each of its explain-it challenges, is shown running:", "",
+         "| the lesson | shown in |", "|---|---|", *rows]
+    )
+
+
 def markdown(cell_id: str, source: str) -> nbformat.NotebookNode:
     cell = nbformat.v4.new_markdown_cell(source)
     cell.id = cell_id  # fixed ids: a rerun must not produce a different file
@@ -136,7 +225,8 @@ def updated(path: Path, previous: Path | None, following: Path | None, contents:
     top = [markdown("navigation-top", nav)]
     if path.name == INDEX and path.parent.name == "notebooks":
         # The course map goes right after the index's introduction (its first cell).
-        cells = cells[:1] + [markdown("course-map", course_map(path.parent))] + cells[1:]
+        generated = [markdown("course-map", course_map(path.parent)), markdown("lesson-map", lesson_map(path.parent))]
+        cells = cells[:1] + generated + cells[1:]
     notebook.cells = top + cells + [markdown("navigation-bottom", nav)]
     return nbformat.writes(notebook) + "\n"
 

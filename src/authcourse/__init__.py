@@ -7,10 +7,23 @@ from .clock import later, now
 from .cookies import Cookie, CookieError
 from .errors import AuthcourseError, ConfigurationError, RequestError, StoreError
 from .passwords import DEFAULT_ROUNDS, hash_password, verify_password
+from .refresh import RefreshTokens
 from .server import CourseServer, ServerStartError
 from .sessions import SessionManager
 from .settings import Settings
-from .stores import MemoryStore, RedisStore, Store, fakeredis_store, open_store, redis_store
+from .stores import (
+    MemoryStore,
+    MongoStore,
+    PostgresStore,
+    RedisStore,
+    Store,
+    fakeredis_store,
+    mongo_store,
+    mongomock_store,
+    open_store,
+    postgres_store,
+    redis_store,
+)
 from .tokens import TokenService, load_secret
 from .trace import Exchange, Recorder, WatchedStore, render_sequence, shorten, side_by_side
 from .users import DEMO_USERS, User, UserDirectory
@@ -25,7 +38,10 @@ __all__ = [
     "CourseServer",
     "Exchange",
     "MemoryStore",
+    "MongoStore",
+    "PostgresStore",
     "Recorder",
+    "RefreshTokens",
     "RedisStore",
     "RequestError",
     "ServerStartError",
@@ -42,8 +58,11 @@ __all__ = [
     "hash_password",
     "later",
     "load_secret",
+    "mongo_store",
+    "mongomock_store",
     "now",
     "open_store",
+    "postgres_store",
     "redis_store",
     "render_sequence",
     "shorten",

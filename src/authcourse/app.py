@@ -23,6 +23,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .auth import BearerTokenAuth, CookieTokenAuth, Principal, SessionAuth, respond
 from .errors import BadRequest, Forbidden, InvalidCredentials, PasswordTooLong, RequestError, ServiceUnavailable, StoreError
+from .refresh import RefreshTokens
+from .refreshauth import RefreshingBearerAuth, RefreshingCookieTokenAuth
 from .sessions import SessionManager
 from .settings import Settings
 from .stores import Store, open_store
@@ -82,6 +84,10 @@ def build_auth(settings: Settings, store: Store, users: UserDirectory, secret: b
         )
         return SessionAuth(sessions, users, secure=settings.secure_cookies)
     tokens = TokenService(secret, store, lifetime=settings.token_lifetime)
+    if settings.refresh:
+        refresh_tokens = RefreshTokens(store, secret, lifetime=settings.refresh_lifetime)
+        strategy = RefreshingBearerAuth if settings.mode == "token" else RefreshingCookieTokenAuth
+        return strategy(tokens, users, settings.revocation, refresh_tokens, secure=settings.secure_cookies)
     if settings.mode == "token":
         return BearerTokenAuth(tokens, users, settings.revocation)
     return CookieTokenAuth(tokens, users, settings.revocation, secure=settings.secure_cookies)
@@ -193,6 +199,12 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> FastAPI:
     @app.post("/logout-all")
     async def logout_all(principal: Authenticated) -> JSONResponse:
         return await store.run(auth.logout_all, principal)
+
+    if settings.refresh:
+
+        @app.post("/refresh")
+        async def refresh(request: Request) -> JSONResponse:
+            return auth.refresh(request)
 
     @app.get("/api/admin")
     async def admin(principal: Authenticated) -> JSONResponse:

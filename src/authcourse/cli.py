@@ -31,6 +31,7 @@ from .tokens import SECRET_ENV, load_secret
 from .users import DEMO_USERS
 
 WORKER_SETTINGS_ENV = "AUTHCOURSE_SERVE_SETTINGS"  # how `serve` hands its settings to the worker process
+VULNERABLE_ROUNDS_ENV = "AUTHCOURSE_VULNERABLE_ROUNDS"  # how `serve --vulnerable` hands the work factor down
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -40,15 +41,26 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--mode", choices=MODES, default="session")
     serve.add_argument("--revocation", choices=REVOCATIONS, default="none", help="token modes only (default: none)")
     serve.add_argument(
-        "--store", default="fakeredis", help="memory, fakeredis (default) or a redis://HOST:PORT/DB URL shared by many servers"
+        "--store",
+        default="fakeredis",
+        help="memory, fakeredis (default), or a URL shared by many servers: redis://HOST:PORT/DB, "
+        "postgresql://USER@HOST:PORT/DB, mongodb://HOST:PORT/DB (mongomock://NAME/DB: in-process MongoDB stand-in)",
     )
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000, help="0: any free port")
     serve.add_argument("--bcrypt-rounds", type=int, default=DEFAULT_ROUNDS, help=f"work factor (default {DEFAULT_ROUNDS})")
     serve.add_argument("--token-lifetime", type=float, default=None, help="seconds (default 24 h)")
     serve.add_argument("--idle-timeout", type=float, default=None, help="session idle timeout in seconds (default 30 min)")
+    serve.add_argument(
+        "--refresh", action="store_true", help="token modes: 15-minute access tokens renewed at POST /refresh"
+    )
     serve.add_argument("--secure-cookies", action="store_true", help="mark cookies Secure (behind HTTPS)")
     serve.add_argument("--quiet", action="store_true", help="no access log")
+    serve.add_argument(
+        "--vulnerable",
+        action="store_true",
+        help="serve chapter 11's DELIBERATELY VULNERABLE JWT lab instead, on loopback only (never expose it)",
+    )
     from .fleet.workshop import add_parser as add_fleet_parser
 
     add_fleet_parser(commands)
@@ -56,6 +68,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def serve(args: argparse.Namespace) -> int:
+    if args.vulnerable:
+        return serve_vulnerable(args)
     optional = {
         name: value
         for name, value in (("token_lifetime", args.token_lifetime), ("idle_timeout", args.idle_timeout))
@@ -68,10 +82,11 @@ def serve(args: argparse.Namespace) -> int:
             store=args.store,
             bcrypt_rounds=args.bcrypt_rounds,
             secure_cookies=args.secure_cookies,
+            refresh=args.refresh,
             **optional,
         )
         load_secret(settings.secret)  # refuse a weak AUTHCOURSE_SECRET here, not in the worker,
-        open_store(settings.store).close()  # and an unreachable Redis
+        open_store(settings.store).close()  # and an unreachable store
         port = check_port(args.host, args.port)
     except ConfigurationError as error:
         print(f"authcourse: {error}", file=sys.stderr)
@@ -79,7 +94,8 @@ def serve(args: argparse.Namespace) -> int:
     except OSError as error:
         print(f"authcourse: cannot listen on {args.host}:{args.port}: {(error.strerror or str(error)).lower()}", file=sys.stderr)
         return 1
-    print(f"authcourse mini-server: mode {settings.mode}, revocation {settings.revocation}, store {settings.store_name}")
+    refresh = ", refresh tokens at POST /refresh" if settings.refresh else ""
+    print(f"authcourse mini-server: mode {settings.mode}, revocation {settings.revocation}, store {settings.store_name}{refresh}")
     print(f"  listening on http://{args.host}:{port}   (Ctrl-C to stop)")
     print("  demo users: " + ", ".join(f"{email} / {password} ({role})" for email, password, _, role in DEMO_USERS))
     if os.environ.get(SECRET_ENV) is None:
@@ -106,6 +122,54 @@ def serve(args: argparse.Namespace) -> int:
         print(f"authcourse: cannot serve on {args.host}:{port}: {error}", file=sys.stderr)
         return 1
     return 0
+
+
+def serve_vulnerable(args: argparse.Namespace) -> int:
+    """The vulnerable JWT lab (vulnerablelab.py) for outside tools: loopback only, with a loud warning."""
+    from .vulnerablelab import WARNING, vulnerable_require_loopback
+
+    try:
+        vulnerable_require_loopback(args.host)
+        port = check_port(args.host, args.port)
+    except ConfigurationError as error:
+        print(f"authcourse: {error}", file=sys.stderr)
+        return 2
+    except OSError as error:
+        print(f"authcourse: cannot listen on {args.host}:{args.port}: {(error.strerror or str(error)).lower()}", file=sys.stderr)
+        return 1
+    print(WARNING, file=sys.stderr)
+    print("authcourse VULNERABLE JWT lab (chapter 11): doors unverified, alg, weak-secret, kid, jwk, jku, audience, hardened")
+    print(f"  listening on http://{args.host}:{port}   (Ctrl-C to stop)")
+    sys.stdout.flush()
+    os.environ[VULNERABLE_ROUNDS_ENV] = str(args.bcrypt_rounds)
+    server = Granian(
+        "authcourse.cli:vulnerable_worker_app",
+        factory=True,
+        address=args.host,
+        port=port,
+        interface=Interfaces.ASGINL,
+        workers=1,
+        websockets=False,
+        log_level=LogLevels.warning if args.quiet else LogLevels.info,
+        log_access=not args.quiet,
+    )
+    try:
+        server.serve()
+    except KeyboardInterrupt:
+        pass
+    except RuntimeError as error:
+        print(f"authcourse: cannot serve on {args.host}:{port}: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def vulnerable_worker_app() -> FastAPI:
+    """The vulnerable lab in granian's worker process (see `worker_app`)."""
+    from .vulnerablelab import create_vulnerable_app
+
+    if sys.platform == "linux":
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)
+    return create_vulnerable_app(int(os.environ.get(VULNERABLE_ROUNDS_ENV, DEFAULT_ROUNDS)))
 
 
 def check_port(host: str, port: int) -> int:

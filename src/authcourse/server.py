@@ -94,7 +94,7 @@ class CourseServer:
         """Start serving; return once the server answers, or raise ServerStartError."""
         if self.running:
             return self
-        self.app = create_app(self.settings)
+        self.app = self.build_app()
         sock = self._bind()
         self.port = sock.getsockname()[1]
         config = uvicorn.Config(
@@ -117,6 +117,10 @@ class CourseServer:
                 raise ServerStartError(f"the server on port {self.port} did not start")
             time.sleep(0.001)
         return self
+
+    def build_app(self) -> FastAPI:
+        """The app this server runs: the course's mini-server for its settings."""
+        return create_app(self.settings)
 
     def stop(self) -> None:
         """Stop serving and release the thread and the port (safe to call twice)."""

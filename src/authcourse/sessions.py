@@ -14,6 +14,7 @@ import base64
 import hashlib
 import hmac
 import json
+import math
 import secrets
 from dataclasses import asdict, dataclass
 
@@ -37,6 +38,27 @@ class Session:
     role: str
     created_at: float  # epoch seconds
     last_seen: float  # epoch seconds
+
+
+def parse_session(session_id: str, raw: str | None) -> Session | None:
+    """The session a stored entry describes, or None if it is missing or malformed.
+
+    A row that is not what this module writes (damaged, hand-edited, written by another
+    program) is no session: the request is refused like one without a cookie (401), and the
+    row is left for its TTL to retire, since what wrote it is unknown.
+    """
+    if raw is None:
+        return None
+    try:
+        data = json.loads(raw)
+        session = Session(id=session_id, **data)
+    except (TypeError, ValueError):
+        return None
+    times = (session.created_at, session.last_seen)
+    times_are_numbers = all(type(t) in (int, float) and math.isfinite(t) for t in times)
+    if type(session.user_id) is not int or not isinstance(session.role, str) or not times_are_numbers:
+        return None
+    return session
 
 
 def session_key(session_id: str) -> str:
@@ -114,10 +136,9 @@ class SessionManager:
         session_id = self.unsign(cookie_value) if cookie_value else None
         if session_id is None:
             return None
-        raw = self.store.get(session_key(session_id))
-        if raw is None:
+        session = parse_session(session_id, self.store.get(session_key(session_id)))
+        if session is None:
             return None
-        session = Session(id=session_id, **json.loads(raw))
         at = now()
         if self._ttl(session, at) <= 0:
             self.destroy_session(session)

@@ -7,8 +7,9 @@ from typing import Literal, get_args
 
 from .errors import ConfigurationError
 from .passwords import DEFAULT_ROUNDS
+from .refresh import REFRESH_LIFETIME, SHORT_ACCESS_LIFETIME
 from .sessions import ABSOLUTE_TIMEOUT, IDLE_TIMEOUT, TOUCH_INTERVAL
-from .stores import STORE_NAMES, Store
+from .stores import UNKNOWN, Store, is_store_spec
 from .tokens import TOKEN_LIFETIME
 
 Mode = Literal["session", "token", "cookie-token"]
@@ -21,7 +22,7 @@ REVOCATIONS: tuple[str, ...] = get_args(Revocation)
 class Settings:
     mode: Mode = "session"
     revocation: Revocation = "none"
-    store: str | Store = "fakeredis"  # memory | fakeredis | redis://HOST:PORT/DB | a Store to share
+    store: str | Store = "fakeredis"  # memory | fakeredis | a redis, postgresql, mongodb, mongomock URL | a Store
     secret: str | bytes | None = None  # None: $AUTHCOURSE_SECRET, else random per process
     bcrypt_rounds: int = DEFAULT_ROUNDS
     token_lifetime: float = TOKEN_LIFETIME  # seconds
@@ -29,6 +30,8 @@ class Settings:
     absolute_timeout: float = ABSOLUTE_TIMEOUT  # seconds
     touch_interval: float = TOUCH_INTERVAL  # seconds
     secure_cookies: bool = False  # True behind HTTPS; plain http://127.0.0.1 would drop Secure cookies in httpx
+    refresh: bool = False  # token modes: short access tokens renewed at POST /refresh (refresh.py)
+    refresh_lifetime: float = REFRESH_LIFETIME  # seconds a refresh-token family lives after login
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -39,16 +42,22 @@ class Settings:
             raise ConfigurationError(
                 "revocation applies to the token modes; a session is revoked by deleting it from the store"
             )
-        if not isinstance(self.store, Store) and not (
-            self.store in STORE_NAMES or self.store.startswith(("redis://", "rediss://", "unix://"))
-        ):
-            raise ConfigurationError(f"unknown store {self.store!r}: use memory, fakeredis or a redis:// URL")
+        if not isinstance(self.store, Store) and not is_store_spec(self.store):
+            raise ConfigurationError(f"unknown store {self.store!r}: {UNKNOWN}")
         if not 4 <= self.bcrypt_rounds <= 31:
             raise ConfigurationError(f"bcrypt_rounds must be between 4 and 31, not {self.bcrypt_rounds}")
-        for name in ("token_lifetime", "idle_timeout", "absolute_timeout", "touch_interval"):
+        for name in ("token_lifetime", "idle_timeout", "absolute_timeout", "touch_interval", "refresh_lifetime"):
             if getattr(self, name) <= 0:
                 raise ConfigurationError(f"{name} must be a positive number of seconds")
+        if self.refresh and self.mode == "session":
+            raise ConfigurationError("refresh tokens go with the token modes; a session is renewed by using it")
+        if self.refresh and self.token_lifetime == TOKEN_LIFETIME:
+            # Refresh tokens exist so that access tokens can be short: 15 minutes unless told otherwise.
+            object.__setattr__(self, "token_lifetime", SHORT_ACCESS_LIFETIME)
 
     @property
     def store_name(self) -> str:
-        return self.store.name if isinstance(self.store, Store) else self.store.split("@")[-1]
+        if isinstance(self.store, Store):
+            return self.store.name
+        scheme, separator, rest = self.store.rpartition("://")
+        return f"{scheme}{separator}{rest.split('@')[-1]}"  # never a password

@@ -26,7 +26,7 @@ from typing import Any
 import jwt
 
 from .clock import now
-from .errors import ConfigurationError
+from .errors import ConfigurationError, StoreError
 from .stores import Store
 from .verified import CACHE_SIZE, VerifiedCache
 
@@ -86,8 +86,10 @@ class TokenService:
         self.lifetime = lifetime
         self._verified: VerifiedCache[dict[str, Any]] = VerifiedCache(cache_size)
 
-    def create_access_token(self, user_id: int, role: str, *, version: int | None = None) -> str:
-        """A signed token: who (`sub`, `role`), when (`iat`, `exp`), which one (`jti`)."""
+    def create_access_token(
+        self, user_id: int, role: str, *, version: int | None = None, extra_claims: dict[str, Any] | None = None
+    ) -> str:
+        """A signed token: who (`sub`, `role`), when (`iat`, `exp`), which one (`jti`), plus `extra_claims`."""
         issued_at = int(now())
         claims: dict[str, Any] = {
             "sub": str(user_id),
@@ -98,6 +100,7 @@ class TokenService:
         }
         if version is not None:
             claims["ver"] = version
+        claims.update(extra_claims or {})
         return jwt.encode(claims, self._secret, algorithm=ALGORITHM)
 
     def decode_token(self, token: str) -> dict[str, Any]:
@@ -128,7 +131,11 @@ class TokenService:
         return self._require_store().get(denylist_key(claims["jti"])) is not None
 
     def current_version(self, user_id: int | str) -> int:
-        return int(self._require_store().get(token_version_key(user_id)) or 0)
+        stored = self._require_store().get(token_version_key(user_id))
+        try:
+            return int(stored or 0)
+        except ValueError:
+            raise StoreError(f"{token_version_key(user_id)} does not hold an integer") from None
 
     def revoke_all_for_user(self, user_id: int | str) -> int:
         """Bump the user's token version: every token issued before now is refused. Return it."""

@@ -112,6 +112,10 @@ class WatchedStore(Store):
     def keys(self, pattern: str = "*") -> list[str]:
         return self.inner.keys(pattern)
 
+    def compare_and_set(self, key: str, expected: str, value: str, ttl: float | None = None) -> bool:
+        self._note("CAS", key)
+        return self.inner.compare_and_set(key, expected, value, ttl)
+
     def close(self) -> None:
         self.inner.close()
 

@@ -52,6 +52,15 @@ class Store(ABC):
     def keys(self, pattern: str = "*") -> list[str]:
         """Return the live keys matching a glob pattern, sorted (for showing, not for hot paths)."""
 
+    @abstractmethod
+    def compare_and_set(self, key: str, expected: str, value: str, ttl: float | None = None) -> bool:
+        """Atomically: if the key holds `expected`, store `value` (with `ttl`) and return True; else False."""
+
+    def held(self) -> int | None:
+        """How many keys the back end holds right now, expired ones it has not removed yet included
+        (None where it cannot say). What a store does with expired keys shows here."""
+        return None
+
     async def run(self, function: Callable[..., T], *args: Any) -> T:
         """Call `function(*args)`, which uses this store, from an event loop, without holding the loop
         while the store answers: at once where the store is in this process, in the loop's executor

@@ -88,6 +88,17 @@ class MemoryStore(Store):
                 if not members:
                     del self._data[key]
 
+    def held(self) -> int:
+        with self._lock:
+            return len(self._data)  # an expired key goes only when something touches it
+
     def keys(self, pattern: str = "*") -> list[str]:
         with self._lock:
             return sorted(k for k in list(self._data) if self._live(k) is not None and fnmatch.fnmatchcase(k, pattern))
+
+    def compare_and_set(self, key: str, expected: str, value: str, ttl: float | None = None) -> bool:
+        with self._lock:
+            if self._live(key) != expected:
+                return False
+            self._data[key] = (value, self._expiry(ttl))
+            return True

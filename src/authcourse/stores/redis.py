@@ -9,8 +9,7 @@ from typing import Any, TypeVar
 import fakeredis
 import redis
 
-from ..clock import now
-from ..errors import ConfigurationError, StoreError
+from ..errors import ConfigurationError
 from .base import Store
 from .bridge import bridged, run_bridged, wait_for
 from .resp import PipelinedRedis
@@ -97,6 +96,26 @@ class RedisStore(Store):
     def keys(self, pattern: str = "*") -> list[str]:
         return sorted(self.client.scan_iter(match=pattern, count=1000))
 
+    def compare_and_set(self, key: str, expected: str, value: str, ttl: float | None = None) -> bool:
+        # WATCH makes EXEC fail if any client touched the key since: optimistic, no lock held.
+        with self.client.pipeline() as pipe:
+            try:
+                pipe.watch(key)
+                if pipe.get(key) != expected:
+                    return False
+                pipe.multi()
+                if ttl is None:
+                    pipe.set(key, value)
+                else:
+                    pipe.set(key, value, px=max(1, int(ttl * 1000)))
+                pipe.execute()
+                return True
+            except redis.WatchError:
+                return False
+
+    def held(self) -> int:
+        return self.client.dbsize()
+
     def close(self) -> None:
         if self.pipelined is not None:
             self.pipelined.close()
@@ -106,12 +125,8 @@ class RedisStore(Store):
 class FakeRedisStore(RedisStore):
     """fakeredis in this process: Redis's commands and TTLs, no service to install.
 
-    Every command runs in fakeredis's own engine. The one on the hot path, the GET behind every
-    authenticated request, is handed to that engine the way fakeredis runs a command from a Lua
-    script (`_run_command`, under the server's lock, with the database's clock set), instead of
-    being encoded to the Redis wire protocol, parsed back and queued by two client layers: the
-    same command, the same answer, a fifth of the cost. A probe checks that path once; anything
-    unexpected falls back to the ordinary client path.
+    Every call goes through redis-py's public client, exactly as with a real server; only the
+    socket is fakeredis's, so there is no network round trip to wait for.
     """
 
     blocking = False  # in this process: no round trip to wait for
@@ -120,44 +135,6 @@ class FakeRedisStore(RedisStore):
         self.server = server or fakeredis.FakeServer()
         client = fakeredis.FakeRedis(server=self.server, decode_responses=True, single_connection_client=True)
         super().__init__(client, "fakeredis")
-        self._lock = client.single_connection_lock
-        self._direct = self._probe()
-
-    def _engine_socket(self):
-        """fakeredis's socket of the client's one connection, if it is open and connected."""
-        socket = getattr(self.client.connection, "_sock", None)
-        if socket is None or getattr(socket, "_server", None) is None or not self.server.connected:
-            return None  # closed, or a simulated outage: the client path reconnects or raises
-        return socket
-
-    def _run_get(self, socket, key: bytes):
-        command, signature = socket._name_to_func("get")
-        with self.server.lock:
-            socket._db.time = now()  # the clock fakeredis's expiry checks compare against
-            return socket._run_command(command, signature, [key], False)
-
-    def _probe(self) -> bool:
-        probe = "authcourse:probe"
-        try:
-            self.client.set(probe, "1", px=1000)  # opens the single connection
-            with self._lock:
-                socket = self._engine_socket()
-                found = self._run_get(socket, probe.encode()), self._run_get(socket, b"authcourse:absent")
-            self.client.delete(probe)
-            return found == (b"1", None)
-        except Exception:  # another fakeredis version: use the client path only
-            return False
-
-    def get(self, key: str) -> str | None:
-        with self._lock:
-            socket = self._engine_socket() if self._direct else None
-            if socket is not None:
-                value = self._run_get(socket, key.encode())
-        if socket is None:
-            return super().get(key)
-        if isinstance(value, Exception):  # fakeredis's own error, e.g. WRONGTYPE
-            raise StoreError(str(value))
-        return None if value is None else value.decode()
 
 
 def fakeredis_store(server: fakeredis.FakeServer | None = None) -> FakeRedisStore:

@@ -1,0 +1,206 @@
+"""Drive a real Chromium (headless, through Playwright) against the lab, and report what it did.
+
+Debian's `chromium` is used (`/usr/lib/chromium/chromium`; `$AUTHCOURSE_CHROMIUM` wins), since
+`playwright install` cannot download a browser here. Test host names (bank.test, evil.test, ...)
+are mapped to 127.0.0.1 inside Chromium by its host resolver rules: no traffic leaves the machine.
+
+`Browser` is one Chromium for a notebook or a test module; `browser.tab()` is a fresh profile
+(an empty cookie jar) that records what the browser stored, what it refused and why (Chromium's
+own reasons, over the DevTools protocol), and what a script on the page can see. What the browser
+sent is read from the server side (`LabServer.log`), as a server sees it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from .lab.servers import LabServer
+
+CHROMIUM = "/usr/lib/chromium/chromium"
+CHROMIUM_ENV = "AUTHCOURSE_CHROMIUM"
+HOST_RULES = "--host-resolver-rules=MAP *.test 127.0.0.1"
+WAIT = 5.0  # seconds: how long a request may take to reach the lab
+
+
+class BrowserUnavailable(RuntimeError):
+    """Raised when no Chromium can be found or launched."""
+
+
+def chromium_path() -> str | None:
+    """Chromium's executable: `$AUTHCOURSE_CHROMIUM` if set, else Debian's; None when absent."""
+    path = os.environ.get(CHROMIUM_ENV) or CHROMIUM
+    return path if Path(path).is_file() and os.access(path, os.X_OK) else None
+
+
+@dataclass
+class Tab:
+    """One fresh browser profile and page, with what Chromium reported about cookies."""
+
+    context: Any
+    page: Any
+    cdp: Any
+    urls: dict[str, str] = field(default_factory=dict)  # request id -> URL
+    sent_reasons: dict[str, dict[str, list[str]]] = field(default_factory=dict)  # request id -> cookie -> reasons
+    refused: dict[str, list[str]] = field(default_factory=dict)  # cookie name -> reasons it was not stored
+    profile_folder: Path | None = None  # the tab's own profile on disk, when it has one
+
+    def listen(self) -> None:
+        self.cdp.send("Network.enable")
+        self.cdp.on("Network.requestWillBeSent", self._on_request)
+        self.cdp.on("Network.requestWillBeSentExtraInfo", self._on_request_cookies)
+        self.cdp.on("Network.responseReceivedExtraInfo", self._on_response_cookies)
+
+    def _on_request(self, event: dict[str, Any]) -> None:
+        self.urls[event["requestId"]] = event["request"]["url"]
+
+    def _on_request_cookies(self, event: dict[str, Any]) -> None:
+        found = self.sent_reasons.setdefault(event["requestId"], {})
+        for item in event.get("associatedCookies", []):
+            if item.get("blockedReasons"):
+                found[item["cookie"]["name"]] = list(item["blockedReasons"])
+
+    def _on_response_cookies(self, event: dict[str, Any]) -> None:
+        for item in event.get("blockedCookies", []):
+            name = (item.get("cookie") or {}).get("name") or item.get("cookieLine", "").split("=", 1)[0].strip()
+            self.refused[name] = list(item["blockedReasons"])
+
+    def goto(self, url: str) -> None:
+        self.page.goto(url, wait_until="load")
+
+    def stored(self) -> dict[str, dict[str, Any]]:
+        """The cookie jar: name -> Playwright's description (domain, path, secure, httpOnly, sameSite...)."""
+        return {cookie["name"]: cookie for cookie in self.context.cookies()}
+
+    def script_view(self) -> dict[str, Any]:
+        """What a script on the current page sees: `document.cookie` and localStorage."""
+        return self.page.evaluate("() => ({cookie: document.cookie, localStorage: {...localStorage}})")
+
+    def reasons_for(self, fragment: str) -> dict[str, list[str]]:
+        """Chromium's reasons for leaving cookies off the request whose URL contains `fragment`."""
+        merged: dict[str, list[str]] = {}
+        for request_id, url in self.urls.items():
+            if fragment in url and "/lab/other" not in url:
+                merged.update(self.sent_reasons.get(request_id, {}))
+        return merged
+
+    def close(self) -> None:
+        """Close the profile, and with it every connection it holds open to the lab."""
+        self.context.close()
+        if self.profile_folder is not None:
+            shutil.rmtree(self.profile_folder, ignore_errors=True)
+
+
+class Browser:
+    """One headless Chromium; `with Browser() as browser:` closes it (and Playwright) at the end."""
+
+    def __init__(self, executable: str | None = None) -> None:
+        self.executable = executable or chromium_path()
+        self.playwright: Any = None
+        self.chromium: Any = None
+
+    @property
+    def version(self) -> str:
+        return self.chromium.version if self.chromium else ""
+
+    def start(self) -> Browser:
+        if self.chromium is not None:
+            return self
+        if self.executable is None:
+            raise BrowserUnavailable(f"no Chromium at {CHROMIUM} (apt-get install chromium) and ${CHROMIUM_ENV} unset")
+        from playwright.sync_api import sync_playwright
+
+        self.playwright = sync_playwright().start()
+        try:
+            self.chromium = self.playwright.chromium.launch(executable_path=self.executable, args=[HOST_RULES])
+        except Exception as error:
+            self.playwright.stop()
+            self.playwright = None
+            raise BrowserUnavailable(f"Chromium at {self.executable} did not start: {error}") from error
+        return self
+
+    def tab(self, *, third_party_cookies: bool = False) -> Tab:
+        """A fresh profile (empty cookie jar and storage) with one page; third-party cookies blocked by default."""
+        if self.chromium is None:
+            self.start()
+        folder = None
+        if third_party_cookies:
+            # A fresh context is an off-the-record profile, which blocks third-party cookies whatever one asks;
+            # a profile on disk whose user allowed them is a second Chromium process (about half a second).
+            folder = Path(tempfile.mkdtemp(prefix="authcourse-chromium-"))
+            (folder / "Default").mkdir()
+            preferences = {"profile": {"cookie_controls_mode": 0}}  # 0: allow third-party cookies
+            (folder / "Default" / "Preferences").write_text(json.dumps(preferences))
+            context = self.playwright.chromium.launch_persistent_context(
+                str(folder), executable_path=self.executable, args=[HOST_RULES], ignore_https_errors=True)
+        else:
+            context = self.chromium.new_context(ignore_https_errors=True)
+        page = context.pages[0] if context.pages else context.new_page()
+        tab = Tab(context, page, context.new_cdp_session(page), profile_folder=folder)
+        tab.listen()
+        return tab
+
+    def close(self) -> None:
+        if self.chromium is not None:
+            self.chromium.close()
+            self.chromium = None
+        if self.playwright is not None:
+            self.playwright.stop()
+            self.playwright = None
+
+    def __enter__(self) -> Browser:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def with_query(url: str, **params: str) -> str:
+    return url + ("&" if "?" in url else "?") + urlencode(params)
+
+
+def make_request(tab: Tab, lab: LabServer, kind: str, url: str, from_url: str | None) -> tuple[dict[str, str], str]:
+    """Have the browser make one request of `kind` to `url` from a page at `from_url`.
+
+    `url` is a lab address under /lab/x/; `from_url` gives the origin of the page that makes the request
+    (that page is the lab's /lab/other). Returns the cookies the lab received and the request's tag,
+    a fragment of its URL (`tab.reasons_for(tag)` gives Chromium's reasons for the cookies it left off).
+    """
+    tag = uuid.uuid4().hex
+    target = with_query(url, tag=tag)
+    if from_url is None:
+        if kind != "navigate":
+            raise ValueError(f"a {kind} request is made by a page: give from_url")
+        tab.goto(target)
+    else:
+        origin = "/".join(from_url.split("/")[:3])
+        tab.goto(f"{origin}/lab/other?kind={quote(kind)}&target={quote(target, safe='')}")
+        if kind == "navigate":
+            with tab.page.expect_navigation(wait_until="load"):
+                tab.page.click("#go")
+    if not lab.log.wait_for(lambda: any(hit.query.get("tag") == tag for hit in lab.log.hits), WAIT):
+        raise TimeoutError(f"the {kind} request to {url} never reached the lab")
+    if kind in ("form-get", "form-post"):
+        tab.page.wait_for_load_state("load")
+    hit = next(hit for hit in lab.log.hits if hit.query.get("tag") == tag)
+    return dict(hit.cookies), tag
+
+
+EXPERIMENTS = ("xss_experiment", "csrf_experiment", "cross_domain_experiment", "recorded_xss_result",
+               "recorded_csrf_results", "recorded_cross_domain_result", "XssResult", "CsrfResult", "CrossDomainResult")
+
+
+def __getattr__(name: str) -> Any:
+    """The experiments live in `authcourse.experiments`; they are reachable from here too."""
+    if name in EXPERIMENTS:
+        from . import experiments
+
+        return getattr(experiments, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

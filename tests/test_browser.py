@@ -1,0 +1,99 @@
+"""The cookie model proven against a real Chromium, case by case, and the browser experiments the chapters show.
+
+One Chromium and one lab serve the whole module. Without Chromium these tests skip (and fail when
+CI is set); tests/test_cookiemodel.py checks the model against the recorded results everywhere.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import asdict, replace
+
+import pytest
+
+from authcourse.browser import Browser, chromium_path
+from authcourse.experiments import (
+    cross_domain_experiment, csrf_experiment, log_in, recorded_cross_domain_result, recorded_csrf_results,
+    recorded_xss_result, xss_experiment,
+)
+from authcourse.lab.matrix import Outcome, cases, load_recorded, run_matrix
+from authcourse.lab.servers import BANK, LabServer
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if chromium_path() is None:
+        message = "chromium not installed (apt-get install chromium, or set AUTHCOURSE_CHROMIUM)"
+        if os.environ.get("CI"):
+            pytest.fail(f"{message}; CI is set, so the browser tests must run", pytrace=False)
+        pytest.skip(message)
+    with Browser() as chromium:
+        yield chromium
+
+
+@pytest.fixture(scope="module")
+def outcomes(browser: Browser) -> dict[str, Outcome]:
+    with LabServer() as lab:
+        return {outcome.case.id: outcome for outcome in run_matrix(browser, lab)}
+
+
+@pytest.mark.parametrize("case_id", [case.id for case in cases()])
+def test_the_model_predicts_what_chromium_does(case_id: str, outcomes: dict[str, Outcome]):
+    outcome = outcomes[case_id]
+    assert outcome.agrees, f"model {outcome.model} but Chromium {outcome.chromium}"
+
+
+def test_the_recorded_matrix_is_what_chromium_does_today(outcomes: dict[str, Outcome]):
+    recorded = {item["id"]: item["chromium"] for item in load_recorded()["cases"]}
+    assert set(recorded) == set(outcomes), "the matrix changed: run tools/record_browser_results.py"
+    stale = [case_id for case_id, outcome in outcomes.items() if asdict(outcome.chromium) != recorded[case_id]]
+    assert not stale, f"re-record with tools/record_browser_results.py; these changed: {stale}"
+
+
+def test_an_injected_script_steals_a_localstorage_token_and_uses_an_httponly_cookie_it_cannot_read(browser):
+    result = xss_experiment(browser)
+    assert result.token_stolen
+    assert not result.httponly_cookie_read and result.document_cookie == ""
+    assert result.request_carried_cookie and result.cookie_request_status == 200
+    assert replace(result, chromium="", recorded=False) == replace(recorded_xss_result(), chromium="", recorded=False)
+
+
+def test_a_forged_cross_site_post_moves_money_only_with_samesite_none_and_no_csrf_token(browser):
+    results = csrf_experiment(browser)
+    moved = {result.defence: result.transferred for result in results}
+    assert moved == {
+        "session cookie, SameSite=None": True,
+        "session cookie, SameSite=Lax": False,
+        "session cookie, SameSite=Strict": False,
+        "Bearer token (localStorage)": False,
+        "SameSite=None + CSRF token": False,
+    }
+    guarded = results[-1]
+    assert guarded.credential_sent and guarded.status == 403  # the cookie went along; the token was missing
+    plain = [replace(result, chromium="", recorded=False) for result in results]
+    assert plain == [replace(result, chromium="", recorded=False) for result in recorded_csrf_results()]
+
+
+def test_the_banks_own_form_carries_the_csrf_token_and_is_accepted(browser):
+    with LabServer("session", cookie_same_site="None") as lab:
+        tab = browser.tab()
+        try:
+            log_in(tab, lab)
+            tab.goto(lab.url(BANK, "/lab/bank"))
+            tab.page.fill("input[name=to]", "bob")
+            tab.page.fill("input[name=amount]", "5")
+            with tab.page.expect_navigation():
+                tab.page.evaluate("document.getElementById('f').submit()")
+        finally:
+            tab.close()
+        assert lab.log.transfers == [{"from": "Alice", "to": "bob", "amount": "5", "guarded": True}]
+
+
+def test_a_front_end_on_another_domain_gets_no_session_cookie_but_can_send_a_bearer_token(browser):
+    result = cross_domain_experiment(browser)
+    assert (result.cookie_sent, result.cookie_status, result.bearer_status) == (False, 401, 200)
+    assert "UserPreferences" in result.cookie_reasons
+    assert replace(result, chromium="", recorded=False) == replace(recorded_cross_domain_result(), chromium="", recorded=False)
