@@ -41,6 +41,12 @@ def test_the_other_site_builds_each_kind_of_request_and_refuses_the_rest(lab):
     assert "<script>" not in img.split("<body>")[1].split("</body>")[0]
     assert httpx.get(local(lab, "/lab/other"), params={"kind": "ws", "target": target}).status_code == 400
     assert httpx.get(local(lab, "/lab/other"), params={"kind": "img", "target": "javascript:alert(1)"}).status_code == 400
+    several = httpx.get(local(lab, "/lab/other"), params=[("kind", "img"), ("target", target), ("kind", "fetch"),
+                                                          ("target", target)])
+    assert several.status_code == 200 and "<img" in several.text and "fetch(" in several.text
+    two_forms = [("kind", "form-post"), ("target", target), ("kind", "navigate"), ("target", target)]
+    assert httpx.get(local(lab, "/lab/other"), params=two_forms).status_code == 400
+    assert httpx.get(local(lab, "/lab/other"), params={"kind": "img"}).status_code == 400
 
 
 def test_the_search_page_reflects_its_query_unescaped_on_purpose(lab):
@@ -85,3 +91,33 @@ def test_without_chromium_the_experiments_give_the_recorded_result(monkeypatch):
     result = xss_experiment()
     assert result.recorded and result == recorded_xss_result()
     assert result.token_stolen and not result.httponly_cookie_read and result.request_carried_cookie
+
+
+def test_the_live_and_the_recorded_labels_read_the_same_once_sanitized():
+    import re
+    from pathlib import Path
+
+    from nbval.plugin import get_sanitize_patterns
+
+    from authcourse.lab.matrix import Observation
+
+    rules = get_sanitize_patterns((Path(__file__).resolve().parents[1] / "notebooks" / "sanitize.cfg").read_text())
+
+    def sanitize(text: str) -> str:
+        for regex, replacement in rules:
+            text = re.sub(regex, replacement, text)
+        return text
+
+    live, recorded = Observation([], True, "156.0.1").source, Observation([], False, "150.0.2").source
+    assert "live" in live and "RECORDED" in recorded
+    assert sanitize(live + "\nmodel agrees") == sanitize(recorded + "\nmodel agrees") == \
+        "Chromium results: <LIVE-OR-RECORDED>\nmodel agrees"
+
+
+def test_without_chromium_no_browser_starts_and_the_chapters_fall_back(monkeypatch):
+    from authcourse.browser import start_browser
+
+    monkeypatch.setenv("AUTHCOURSE_CHROMIUM", "/nonexistent/chromium")
+    assert start_browser() is None
+    monkeypatch.setenv("AUTHCOURSE_CHROMIUM", "/bin/false")  # exists, executable, is no browser
+    assert start_browser() is None

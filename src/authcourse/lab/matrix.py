@@ -17,6 +17,7 @@ from urllib.parse import urlencode
 from ..cookiemodel import REQUEST_KINDS, Request, Verdict, predict
 
 KINDS = REQUEST_KINDS
+SUBRESOURCES = ("fetch", "fetch-post", "img", "iframe")
 TARGET = "https://bank.test/lab/x/account"
 SAMESITE_COOKIES = (
     "strict=1; SameSite=Strict; Secure; Path=/",
@@ -98,10 +99,12 @@ class Outcome:
 
     @property
     def agrees(self) -> bool:
-        """Stored, sent and visibility agree, and so do the reasons wherever Chromium gave any."""
+        """Stored, sent and visibility agree, and so do the reasons: Chromium names one for every cookie it
+        refuses or leaves off, except an expired one (the model's "Expired")."""
         same = (self.model.stored, self.model.sent, self.model.visible_to_script) == (
             self.chromium.stored, self.chromium.sent, self.chromium.visible_to_script)
-        return same and (not self.chromium.reasons or set(self.chromium.reasons) == set(self.model.reasons))
+        expected = set(self.chromium.reasons) or ({"Expired"} if not self.chromium.sent else set())
+        return same and set(self.model.reasons) == expected
 
 
 def label(request: Request) -> str:
@@ -131,9 +134,16 @@ def groups() -> tuple[Group, ...]:
               kinds_from(("https://evil.test",), TARGET, third_party=True), third_party_cookies=True),
         Group("http", "http://bank.test/lab/x/set", HTTP_COOKIES, kinds_from(http_pages, http_target)),
         Group("attributes", "https://bank.test/lab/x/set", ATTRIBUTE_COOKIES, typed),
+        Group("none-needs-secure", "https://bank.test/lab/x/set",
+              ("insecure=1; SameSite=None; Path=/", "withsecure=1; SameSite=None; Secure; Path=/"),
+              (Request("navigate", TARGET),)),
         Group("attributes-http", "http://bank.test/lab/x/set",
               ("sec=1; Secure; Path=/", "__Host-http=1; Secure; Path=/", "__Secure-http=1; Secure; Path=/"),
               (Request("navigate", http_target),)),
+        Group("cookie-tossing", "https://app.bank.test/lab/x/set",
+              ("sid=tossed; Domain=bank.test; Path=/", "__Host-sid=tossed; Secure; Path=/; Domain=bank.test",
+               "__Host-id=tossed; Secure; Path=/"),
+              (Request("navigate", TARGET),)),
         Group("default-path", "https://bank.test/lab/x/sub/set", ("dp=1",),
               (Request("navigate", TARGET), Request("navigate", "https://bank.test/lab/x/sub/page"))),
         Group("loopback", "http://localhost/lab/x/set",
@@ -157,38 +167,140 @@ def set_url(group: Group) -> str:
     return group.set_from + "?" + urlencode([("set", cookie) for cookie in group.cookies])
 
 
-def run_matrix(browser: Any, lab: Any) -> list[Outcome]:
-    """Every case in Chromium (through `browser`, against a running `lab`) and in the model."""
-    from ..browser import make_request
+def run_group(browser: Any, lab: Any, group: Group) -> list[Outcome]:
+    """One group in a fresh profile of `browser` against a running `lab`, each case beside the model."""
+    return browser.run(run_groups, browser, lab, [group])
 
+
+def run_groups(browser: Any, lab: Any, chosen: list[Group]) -> list[Outcome]:
+    """The groups one after the other, in one profile emptied between groups (a new one costs half a second)."""
+    shared = None
+    try:
+        outcomes = []
+        for group in chosen:
+            if group.third_party_cookies:
+                tab = browser.tab(third_party_cookies=True)
+                try:
+                    outcomes += run_in_tab(tab, lab, group)
+                finally:
+                    tab.close()
+            else:
+                shared = shared.empty() if shared else browser.tab()
+                outcomes += run_in_tab(shared, lab, group)
+        return outcomes
+    finally:
+        if shared is not None:
+            shared.close()  # and its connections to the lab, before the lab stops
+
+
+def batches(requests: tuple[Request, ...]) -> list[list[Request]]:
+    """The requests in page loads: each top-level request alone, the others of one page together."""
+    together: dict[str | None, list[Request]] = {}
+    alone = []
+    for request in requests:
+        if request.kind in SUBRESOURCES and request.from_url is not None:
+            together.setdefault(request.from_url, []).append(request)
+        else:
+            alone.append([request])
+    return alone + list(together.values())
+
+
+def run_in_tab(tab: Any, lab: Any, group: Group) -> list[Outcome]:
+    from ..browser import make_requests
+
+    tab.goto(lab.localize(set_url(group)))
+    jar = tab.stored()
+    done = {}
+    for batch in batches(group.requests):
+        from_url = lab.localize(batch[0].from_url) if batch[0].from_url else None
+        answers = make_requests(tab, lab, [(r.kind, lab.localize(r.url)) for r in batch], from_url)
+        done.update(zip(batch, answers))
+    results = [(request, *done[request]) for request in group.requests]
+    visible: dict[str, list[str]] = {}
+    for url in dict.fromkeys(request.url for request in group.requests):
+        tab.goto(lab.localize(url))
+        visible[url] = [part.split("=", 1)[0] for part in tab.script_view()["cookie"].split("; ") if part]
+    tab.wait_for_reports([tag for _, _, tag in results])
     outcomes = []
-    for group in groups():
-        tab = browser.tab(third_party_cookies=group.third_party_cookies)
-        try:
-            tab.goto(lab.localize(set_url(group)))
-            jar = tab.stored()
-            results = []
-            for request in group.requests:
-                from_url = lab.localize(request.from_url) if request.from_url else None
-                sent, tag = make_request(tab, lab, request.kind, lab.localize(request.url), from_url)
-                results.append((request, sent, tag))
-            visible: dict[str, str] = {}
-            for url in dict.fromkeys(request.url for request in group.requests):
-                tab.goto(lab.localize(url))
-                visible[url] = tab.script_view()["cookie"]
-            tab.page.wait_for_timeout(50)  # let the last DevTools events arrive
-            for request, sent, tag in results:
-                blocked = tab.reasons_for(tag)
-                for cookie in group.cookies:
-                    name = cookie.split("=", 1)[0]
-                    case = Case(f"{group.name} | {name} | {label(request)}", cookie, group.set_from, request)
-                    shown = [part.split("=", 1)[0] for part in visible[request.url].split("; ") if part]
-                    reasons = tab.refused.get(name, []) if name not in jar else blocked.get(name, [])
-                    observed = Observed(name in jar, name in sent, name in shown, sorted(reasons))
-                    outcomes.append(Outcome(case, predict(cookie, group.set_from, request), observed))
-        finally:
-            tab.close()
+    for request, sent, tag in results:
+        blocked = tab.reasons_for(tag)
+        for cookie in group.cookies:
+            name = cookie.split("=", 1)[0]
+            case = Case(f"{group.name} | {name} | {label(request)}", cookie, group.set_from, request)
+            reasons = tab.refused.get(name, []) if name not in jar else blocked.get(name, [])
+            observed = Observed(name in jar, name in sent, name in visible[request.url], sorted(reasons))
+            outcomes.append(Outcome(case, predict(cookie, group.set_from, request), observed))
     return outcomes
+
+
+def run_matrix(browser: Any, lab: Any, names: tuple[str, ...] | None = None) -> list[Outcome]:
+    """Every case (or the groups `names`) in Chromium and in the model."""
+    chosen = [group for group in groups() if names is None or group.name in names]
+    return browser.run(run_groups, browser, lab, chosen)
+
+
+@dataclass
+class Observation:
+    """Outcomes of some groups of the matrix, live or as recorded, and where they come from."""
+
+    outcomes: list[Outcome]
+    live: bool
+    chromium: str
+
+    @property
+    def source(self) -> str:
+        if self.live:
+            return f"Chromium results: live, Chromium {self.chromium}"
+        return (f"Chromium results: RECORDED in Chromium {self.chromium} (no browser here; "
+                f"install chromium and run `{load_recorded()['command']}` or this notebook to see them live)")
+
+
+def observe(names: tuple[str, ...], browser: Any = None, lab: Any = None) -> Observation:
+    """The groups `names` run live when a browser and a lab are given, else taken from the recording."""
+    if browser is not None and lab is not None:
+        return Observation(run_matrix(browser, lab, names), True, browser.version)
+    wanted = {f"{group.name} | " for group in groups() if group.name in names}
+    chosen = [outcome for outcome in recorded_outcomes() if any(outcome.case.id.startswith(w) for w in wanted)]
+    return Observation(chosen, False, load_recorded()["chromium"])
+
+
+SHORT_REASONS = {
+    "SchemefulSameSiteStrict": "Strict",
+    "SchemefulSameSiteLax": "Lax",
+    "SchemefulSameSiteUnspecifiedTreatedAsLax": "Lax(default)",
+    "UserPreferences": "3P-blocked",
+    "SameSiteNoneInsecure": "None-needs-Secure",
+}
+
+
+def cell(outcome: Outcome) -> str:
+    observed = outcome.chromium
+    if observed.sent:
+        text = "sent"
+    else:
+        reasons = observed.reasons or list(outcome.model.reasons)
+        text = "no:" + "+".join(SHORT_REASONS.get(reason, reason) for reason in reasons) if reasons else "no"
+        if not observed.stored:
+            text = "not stored:" + text[3:]
+    return text if outcome.agrees else text + " (MODEL WRONG)"
+
+
+def table(outcomes: list[Outcome], cookies: tuple[str, ...] | None = None) -> str:
+    """Chromium's result per request (rows) and cookie (columns); the model is flagged wherever it disagrees."""
+    outcomes = [outcome for outcome in outcomes if cookies is None or outcome.case.name in cookies]
+    names = list(dict.fromkeys(outcome.case.name for outcome in outcomes))
+    rows: dict[str, dict[str, str]] = {}
+    for outcome in outcomes:
+        row = outcome.case.id.split(" | ", 2)[2]
+        rows.setdefault(row, {})[outcome.case.name] = cell(outcome)
+    first = max(len(row) for row in rows)
+    widths = [max([len(name)] + [len(row.get(name, "")) for row in rows.values()]) for name in names]
+    lines = ["".ljust(first) + "  " + "  ".join(name.ljust(width) for name, width in zip(names, widths))]
+    for row, cells in rows.items():
+        lines.append(row.ljust(first) + "  " + "  ".join(cells.get(n, "").ljust(w) for n, w in zip(names, widths)))
+    agree = sum(outcome.agrees for outcome in outcomes)
+    lines.append(f"model agrees with Chromium on {agree} of {len(outcomes)} cases")
+    return "\n".join(line.rstrip() for line in lines)
 
 
 def to_record(outcome: Outcome) -> dict[str, Any]:
