@@ -71,3 +71,10 @@ def test_two_hundred_clients_through_the_balancer_lose_nothing_and_cross_nothing
     assert result.requests == 200 * 6  # login, 3 profiles, logout, the old cookie refused
     if balancer == "builtin":
         assert result.per_server == [300] * 4
+
+
+@pytest.mark.postgres
+def test_postgresql_keeps_sessions_and_their_ttls_across_server_and_store_restarts(postgres_server):
+    result = restart_survival("postgres", pause=0.3)
+    assert (result.before, result.after_server_restart, result.after_store_restart) == (200, 200, 200)
+    assert result.ttl_kept_counting, (result.ttl_before, result.ttl_after, result.waited)

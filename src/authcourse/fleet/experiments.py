@@ -124,9 +124,15 @@ class RestartResult:
 def restart_survival(store: str, *, pause: float = 0.3) -> RestartResult:
     """Log in, restart the server, then (for a shared store) the store, and see whether the session lives on.
 
-    `store`: `memory`, `redis` (Debian's redis-server with append-only persistence), or a URL of a store
-    started elsewhere (then the store restart is skipped)."""
-    shared = SharedStore("redis", persistent=True).start() if store == "redis" else None
+    `store`: `memory`, `redis` (Debian's redis-server with append-only persistence), `postgres` (Debian's
+    PostgreSQL), or a URL of a store started elsewhere (then the store restart is skipped)."""
+    shared: Any = None
+    if store == "redis":
+        shared = SharedStore("redis", persistent=True).start()
+    elif store == "postgres":
+        from ..pgserver import PostgresServer
+
+        shared = PostgresServer().start()
     spec = shared.url if shared is not None else store
     # touch_interval: no request in this experiment writes the idle clock back, so the TTL only falls.
     server = CourseServer("session", store=spec, secret=draw_secret(), bcrypt_rounds=ROUNDS, touch_interval=3600)
@@ -153,7 +159,7 @@ def restart_survival(store: str, *, pause: float = 0.3) -> RestartResult:
         server.stop()
         if shared is not None:
             shared.cleanup()
-    return RestartResult(store if store in ("memory", "redis") else "url", before, after_server, after_store,
+    return RestartResult(store if store in ("memory", "redis", "postgres") else "url", before, after_server, after_store,
                          ttl_before, ttl_after, waited)
 
 
