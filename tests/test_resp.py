@@ -12,7 +12,8 @@ from authcourse.stores.resp import PipelinedRedis, _Incomplete, encode, parse
 
 
 def test_a_command_is_encoded_as_an_array_of_bulk_strings():
-    assert encode(("SET", "k", "vé", "PX", 1500)) == b"*5\r\n$3\r\nSET\r\n$1\r\nk\r\n$3\r\nv\xc3\xa9\r\n$2\r\nPX\r\n$4\r\n1500\r\n"
+    wire = b"*5\r\n$3\r\nSET\r\n$1\r\nk\r\n$3\r\nv\xc3\xa9\r\n$2\r\nPX\r\n$4\r\n1500\r\n"
+    assert encode(("SET", "k", "vé", "PX", 1500)) == wire
 
 
 @pytest.mark.parametrize(

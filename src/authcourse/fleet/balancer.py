@@ -103,7 +103,8 @@ class BuiltinBalancer:
                 # as nginx does for a cached upstream connection.
                 answer = await self._client.request(request.method, target, headers=headers, content=body)
         except httpx.HTTPError as error:
-            response: Response = JSONResponse({"error": f"Bad gateway: {upstream} did not answer ({error.__class__.__name__}: {error})"}, 502)
+            why = f"{error.__class__.__name__}: {error}"
+            response: Response = JSONResponse({"error": f"Bad gateway: {upstream} did not answer ({why})"}, 502)
         else:
             response = Response(answer.content, status_code=answer.status_code)
             for name, value in answer.headers.multi_items():

@@ -16,7 +16,8 @@ DEMO_LOGIN = {"email": "alice@example.com", "password": "wonderland"}
 def check_gateway(response: httpx.Response, url: str) -> httpx.Response:
     """The response, unless the balancer (502/504) or the store behind the servers (503) failed."""
     if response.status_code in (502, 504):
-        raise FleetError(f"the balancer at {url} could not reach a server: {response.status_code} {response.text[:200]}")
+        raise FleetError(f"the balancer at {url} could not reach a server: {response.status_code} "
+                         f"{response.text[:200]}")
     if response.status_code == 503:
         raise FleetError(f"the store behind the servers at {url} stopped answering: {response.text[:200]}")
     return response

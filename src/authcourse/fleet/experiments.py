@@ -159,7 +159,8 @@ def restart_survival(store: str, *, pause: float = 0.3) -> RestartResult:
         server.stop()
         if shared is not None:
             shared.cleanup()
-    return RestartResult(store if store in ("memory", "redis", "postgres") else "url", before, after_server, after_store,
+    kind = store if store in ("memory", "redis", "postgres") else "url"
+    return RestartResult(kind, before, after_server, after_store,
                          ttl_before, ttl_after, waited)
 
 
@@ -316,14 +317,12 @@ def under_load(clients: int = 200, servers: int = 4, *, profiles: int = 3, users
         for server in fleet.servers:  # the same users, in the same order: the same ids on every server
             for email, password in accounts:
                 server.users.add_user(email, password)
-        counters = {server.port: 0 for server in fleet.servers}
         started = time.perf_counter()
         with ThreadPoolExecutor(1) as thread:  # a loop of its own: a notebook's kernel already runs one
             thread.submit(asyncio.run, _load(fleet.url, accounts, result, profiles, timeout)).result()
         result.seconds = time.perf_counter() - started
         if hasattr(fleet.balancer, "counts"):
             result.per_server = list(fleet.balancer.counts)
-        del counters
     return result
 
 

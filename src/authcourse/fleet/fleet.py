@@ -68,8 +68,10 @@ class Fleet:
     def start(self) -> Fleet:
         try:
             spec = self._store_spec()
-            self.servers = [CourseServer(self.mode, revocation=self.revocation, store=spec, secret=secret, **self.settings)
-                            for secret in self._secrets()]
+            self.servers = [
+                CourseServer(self.mode, revocation=self.revocation, store=spec, secret=secret, **self.settings)
+                for secret in self._secrets()
+            ]
             for server in self.servers:
                 server.start()
             self.use(self.size)

@@ -29,7 +29,9 @@ READY_TIMEOUT = 60.0  # seconds for every server to answer /health
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:  # noqa: SLF001 - argparse's own type
-    fleet = commands.add_parser("fleet", help="run N servers on one shared store behind a load balancer (Ctrl-C stops all)")
+    fleet = commands.add_parser(
+        "fleet", help="run N servers on one shared store behind a load balancer (Ctrl-C stops all)"
+    )
     fleet.add_argument("--servers", type=int, default=3, help="how many `authcourse serve` processes (1-10, default 3)")
     fleet.add_argument("--store", default="shared",
                        help="redis://HOST:PORT/DB (a Redis all servers reach), redis (a throwaway redis-server), "
@@ -100,7 +102,10 @@ def run(args: argparse.Namespace) -> int:
             urls.append(f"http://127.0.0.1:{port}")
         for url, process in zip(urls, processes):
             _wait_ready(url, process)
-        balancer = open_balancer(args.balancer, urls) if args.port == 0 else _balancer_on(args.balancer, urls, args.port)
+        if args.port == 0:
+            balancer = open_balancer(args.balancer, urls)
+        else:
+            balancer = _balancer_on(args.balancer, urls, args.port)
     except (ConfigurationError, BalancerError, RuntimeError) as error:
         print(f"authcourse: {error}", file=sys.stderr)
         _stop(balancer, processes, shared)
@@ -122,8 +127,8 @@ def run(args: argparse.Namespace) -> int:
         while True:
             for url, process in zip(urls, processes):
                 if process.poll() is not None:
-                    print(f"authcourse: the server at {url} stopped (exit code {process.returncode}); stopping the fleet",
-                          file=sys.stderr)
+                    print(f"authcourse: the server at {url} stopped (exit code {process.returncode}); "
+                          "stopping the fleet", file=sys.stderr)
                     code = 1
                     raise KeyboardInterrupt
             time.sleep(0.2)

@@ -156,7 +156,9 @@ class PipelinedRedis:
                  username: str | None = None, password: str | None = None) -> None:
         self.host, self.port, self.db, self.path = host, port, db, path
         self.username, self.password = username, password
-        self._connections: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Connection] = weakref.WeakKeyDictionary()
+        self._connections: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Connection] = (
+            weakref.WeakKeyDictionary()
+        )
         self._opening: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Future[_Connection]] = (
             weakref.WeakKeyDictionary()
         )
@@ -174,7 +176,8 @@ class PipelinedRedis:
                 else:
                     _, connection = await loop.create_connection(lambda: _Connection(loop), self.host, self.port)
         except (OSError, TimeoutError) as error:
-            raise redis.ConnectionError(f"cannot reach Redis at {self.path or f'{self.host}:{self.port}'}: {error}") from None
+            where = self.path or f"{self.host}:{self.port}"
+            raise redis.ConnectionError(f"cannot reach Redis at {where}: {error}") from None
         # A task that only waits: when the loop ends (asyncio.run cancels what is left), it closes
         # the connection, so no transport outlives its loop.
         guard = loop.create_task(connection.close_when_cancelled())
