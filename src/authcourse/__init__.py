@@ -6,6 +6,7 @@ from .app import create_app
 from .clock import later, now
 from .cookies import Cookie, CookieError
 from .errors import AuthcourseError, ConfigurationError, RequestError, StoreError
+from .hooks import Hooks
 from .passwords import DEFAULT_ROUNDS, hash_password, verify_password
 from .refresh import RefreshTokens
 from .server import CourseServer, ServerStartError
@@ -37,6 +38,7 @@ __all__ = [
     "CookieError",
     "CourseServer",
     "Exchange",
+    "Hooks",
     "MemoryStore",
     "MongoStore",
     "PostgresStore",

@@ -142,6 +142,8 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> FastAPI:
     store = open_store(settings.store)
     users = UserDirectory(settings.bcrypt_rounds)
     auth = build_auth(settings, store, users, load_secret(settings.secret))
+    if settings.hooks is not None:
+        auth = settings.hooks.around(auth)  # learner code in front of the built-in strategy (hooks.py)
 
     app = FastAPI(
         title=f"authcourse mini-server ({settings.mode}, revocation {settings.revocation})",
