@@ -30,6 +30,10 @@ class Fail(AssertionError):
     """Raised by a case to fail with a one-line reason the learner reads."""
 
 
+class Stuck(Fail):
+    """Raised when the learner's code never returns (the server stopped answering): later cases are not run."""
+
+
 def expect(condition: object, reason: str) -> None:
     """Fail the case with `reason` unless `condition` holds."""
     if not condition:
@@ -67,6 +71,7 @@ class Outcome:
     reason: str
     hidden: bool = False
     trace: str = ""
+    stuck: bool = False
 
 
 @dataclass
@@ -91,7 +96,8 @@ class Report:
             "check": self.check,
             "score": self.score,
             "max": self.maximum,
-            "failed": [f"{o.case}: {o.reason}" for o in self.outcomes if not o.passed],
+            "failed": [o.case for o in self.outcomes if not o.passed],
+            "reasons": [o.reason for o in self.outcomes if not o.passed],
         }
 
     def lines(self, *, show_traces: bool = False) -> Iterator[str]:
@@ -128,7 +134,7 @@ def run_case(case: Case, context: Any, timeout: float) -> Outcome:
             detail = case.run(context)
             result.append(Outcome(case.name, True, detail or "", case.hidden))
         except Fail as failure:
-            result.append(Outcome(case.name, False, str(failure), case.hidden))
+            result.append(Outcome(case.name, False, str(failure), case.hidden, stuck=isinstance(failure, Stuck)))
         except BaseException as error:  # the learner's code, called directly by the case
             result.append(Outcome(case.name, False, learner_error(error), case.hidden, tracebacks.format_exc()))
 
@@ -136,7 +142,7 @@ def run_case(case: Case, context: Any, timeout: float) -> Outcome:
     worker.start()
     worker.join(timeout)
     if not result:
-        return Outcome(case.name, False, f"did not finish within {timeout:g} s (an endless loop?)", case.hidden)
+        return Outcome(case.name, False, f"did not finish within {timeout:g} s (an endless loop?)", case.hidden, stuck=True)
     return result[0]
 
 
@@ -155,7 +161,12 @@ def evaluate(exercise: Exercise, namespace: Mapping[str, Any], *, hidden: bool, 
         trace = tracebacks.format_exc()
         return Report(exercise.id, [Outcome(case.name, False, reason, case.hidden, trace) for case in cases])
     try:
-        outcomes = [run_case(case, context, timeout) for case in cases]
+        outcomes: list[Outcome] = []
+        for case in cases:
+            if outcomes and outcomes[-1].stuck:
+                outcomes.append(Outcome(case.name, False, "not run: your code is still stuck in an earlier case", case.hidden, stuck=True))
+            else:
+                outcomes.append(run_case(case, context, timeout))
     finally:
         try:
             manager.__exit__(None, None, None)

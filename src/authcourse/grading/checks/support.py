@@ -10,7 +10,7 @@ import httpx
 
 from ...hooks import Hooks
 from ...server import CourseServer
-from ..runtime import describe, expect
+from ..runtime import Stuck, describe, expect
 
 ROUNDS = 4  # bcrypt work factor of the checks' servers: about a millisecond per login
 HTTP_TIMEOUT = 5.0  # seconds; a learner's endless loop inside the server costs this much per request
@@ -43,7 +43,7 @@ def request(server: CourseServer, method: str, path: str, **kwargs: Any) -> http
         with client(server) as http:
             response = http.request(method, path, **kwargs)
     except httpx.TimeoutException:
-        raise AssertionError("the server did not answer within 5 s: does your code loop forever?") from None
+        raise Stuck(f"the server did not answer within {HTTP_TIMEOUT:g} s: does your code loop forever?") from None
     errors = learner_errors(server)
     response.extensions["learner_error"] = errors[-1] if len(errors) > before else None
     return response
@@ -54,6 +54,8 @@ def shown(response: httpx.Response) -> str:
     body = response.text if len(response.text) <= 80 else response.text[:77] + "..."
     text = f"{response.status_code} {body}"
     error = response.extensions.get("learner_error")
+    if isinstance(error, NotImplementedError):
+        return text + " (not implemented yet: your function still raises NotImplementedError)"
     return text + (f" (your code raised {describe(error)})" if error is not None else "")
 
 
