@@ -57,7 +57,9 @@ def revoked(server: Any) -> None:
 @EXERCISE.case("another token of the same user (another device) still works")
 def other_device(server: Any) -> None:
     phone = login(server, ALICE).json()["token"]
-    logged_out(server)
+    laptop, response = logged_out(server)
+    expect(response.status_code == 200, f"logout answered {shown(response)}")
+    expect(request(server, "GET", "/api/profile", headers=bearer(laptop)).status_code == 401, "the logged-out token still works")
     expect_status(request(server, "GET", "/api/profile", headers=bearer(phone)), 200, why="deny this token's jti, not the user")
 
 
@@ -84,6 +86,7 @@ def remaining(server: Any) -> None:
 def gone(server: Any) -> None:
     token, _ = logged_out(server)
     jti = jwt.decode(token, options={"verify_signature": False})["jti"]
+    expect(server.store.get(f"denylist:{jti}") is not None, "no denylist entry for the token")
     with later(seconds=LIFETIME + 60):
         expect(server.store.get(f"denylist:{jti}") is None, "the entry outlives its token")
 

@@ -82,6 +82,6 @@ def twice(server: Any) -> None:
 
 @EXERCISE.case("a token that carries no version at all: 401", hidden=True)
 def no_version(server: Any) -> None:
-    auth = server.app.state.auth
-    token = auth.tokens.create_access_token(1, "user")  # signed by the server, but without `ver`
+    carol = server.users.find("carol@example.com") or server.users.add_user("carol@example.com", "looking-glass")
+    token = server.app.state.auth.tokens.create_access_token(carol.id, carol.role)  # signed by the server, no `ver`
     expect_status(profile(server, token), 401, why="a token without ver predates versions: refuse it")

@@ -7,7 +7,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
-from ...clock import later
+from ...clock import now
 from ...hooks import Hooks
 from ...sessions import Session, SessionManager, session_key, user_sessions_key
 from ...stores import MemoryStore
@@ -51,7 +51,8 @@ def planted(server: Any) -> None:
 @LOGIN.case("the planted cookie does not log the attacker in as the victim")
 def attacker_out(server: Any) -> None:
     attacker = cookie_value(login(server, BOB))
-    login(server, ALICE, headers={"Cookie": f"sid={attacker}"})
+    victim = login(server, ALICE, headers={"Cookie": f"sid={attacker}"})
+    expect(victim.status_code == 200 and cookie_value(victim), f"the victim's login answered {shown(victim)}")
     response = profile(server, attacker)
     expect(response.status_code == 401, f"the planted cookie now answers {shown(response)}: destroy the session it points to")
 
@@ -85,8 +86,7 @@ class Manager:
         self.sessions = SessionManager(MemoryStore(), secrets.token_bytes(32))
 
     def old(self) -> Session:
-        with later(hours=-3):  # logged in three hours ago
-            return self.sessions.create_session(2, "admin")
+        return self.sessions.create_session(2, "admin", created_at=now() - 3 * 3600)  # logged in three hours ago
 
 
 @contextmanager

@@ -69,7 +69,10 @@ def store_empty(server: Any) -> None:
 @EXERCISE.case("Alice's other session (another device) stays logged in")
 def other_device(server: Any) -> None:
     phone = cookie_value(login(server, ALICE))
-    logged_out(server)
+    laptop, out = logged_out(server)
+    expect(out.status_code == 200, f"logout answered {shown(out)}")
+    gone = request(server, "GET", "/api/profile", headers={"Cookie": f"sid={laptop}"})
+    expect(gone.status_code == 401, "the logged-out session still works")
     response = request(server, "GET", "/api/profile", headers={"Cookie": f"sid={phone}"})
     expect_status(response, 200, why="logout ends this session only; logging out everywhere is another route")
 
