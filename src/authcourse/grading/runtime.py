@@ -181,8 +181,8 @@ def enable_grading() -> None:
     GRADING = True
 
 
-def check(exercise_id: str, namespace: Mapping[str, Any], *, traceback: bool = False) -> Report:
-    """Run one exercise's check against the notebook's names and print what passed."""
+def check(exercise_id: str, namespace: Mapping[str, Any], *, traceback: bool = False) -> None:
+    """Run one exercise's check against the notebook's names and print what passed (returns nothing to display)."""
     from .checks import EXERCISES
 
     report = evaluate(EXERCISES[exercise_id], namespace, hidden=GRADING)
@@ -191,4 +191,3 @@ def check(exercise_id: str, namespace: Mapping[str, Any], *, traceback: bool = F
         from IPython.display import display
 
         display({RESULT_MIME: report.as_json()}, raw=True)
-    return report
