@@ -15,6 +15,7 @@ and receives that built-in strategy as its last argument, `auth`, to use its par
 | `login(user, request, auth)` | `POST /login`, once the password checked out | the response (`respond(...)`) |
 | `logout(principal, auth)` | `POST /logout` | the response |
 | `logout_all(principal, auth)` | `POST /logout-all` | the response |
+| `refresh(request, auth)` | `POST /refresh` (servers started with `refresh=True`) | the response |
 
 A hook that raises anything but a `RequestError` makes that request fail with 500, and the
 exception is kept in `server.app.state.auth.errors` (the exercises' checks report it in one line).
@@ -38,12 +39,13 @@ MAX_KEPT_ERRORS = 20
 
 @dataclass(frozen=True)
 class Hooks:
-    """Functions that replace the built-in authenticate, login, logout and logout_all."""
+    """Functions that replace the built-in authenticate, login, logout, logout_all and refresh."""
 
     authenticate: Callable[[Request, Any], Principal] | None = None
     login: Callable[[User, Request, Any], Response] | None = None
     logout: Callable[[Principal, Any], Response] | None = None
     logout_all: Callable[[Principal, Any], Response] | None = None
+    refresh: Callable[[Request, Any], Response] | None = None
 
     def around(self, auth: Any) -> HookedAuth:
         """The strategy `auth` with these hooks in front of it."""
@@ -88,3 +90,6 @@ class HookedAuth:
 
     def logout_all(self, principal: Principal) -> Response:
         return self._call("logout_all", Response, principal)
+
+    def refresh(self, request: Request) -> Response:
+        return self._call("refresh", Response, request)
