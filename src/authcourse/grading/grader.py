@@ -231,6 +231,11 @@ def _grade(submission: Submission, timeout: int, memory_mib: int) -> Row:
             if not any(check.id in note or "kernel died" in note for note in notes):
                 row.notes.append(f"check {check.id} gave no result")
             continue
+        expected = len(EXERCISES[check.id].cases)
+        if result.get("max") != expected or not 0 <= int(result.get("score", -1)) <= expected:
+            row.failed.append(f"{check.id}: all cases")
+            row.notes.append(f"check {check.id} reported {result.get('score')}/{result.get('max')}, not out of {expected}: ignored")
+            continue
         row.score += int(result["score"])
         row.failed += [str(case) for case in result["failed"]]
         row.details += [f"FAIL {case}: {reason}" for case, reason in zip(result["failed"], result.get("reasons", []))]
