@@ -83,8 +83,9 @@ def find_submissions(arguments: Sequence[str | Path]) -> list[Submission]:
                 relative = path.relative_to(argument)
                 learner = relative.parts[0] if len(relative.parts) > 1 else path.stem
                 found.append(Submission(path, learner))
-        else:
-            found.append(Submission(argument, argument.parent.name if argument.parent.name else argument.stem))
+        else:  # a file: named after its learner, unless it kept the exercise's name (then its folder is the learner)
+            kept_name = identify_by_name(argument.name) is not None
+            found.append(Submission(argument, argument.resolve().parent.name if kept_name else argument.stem))
     return found
 
 
