@@ -33,7 +33,9 @@ def build_class(folder: Path, learners: int) -> None:
         notebook = nbformat.read(ROOT / ("exercises" if kind == "exercises" else "solutions") / name, as_version=4)
         if kind == "wrong":  # the last answer raises before it does anything
             answers = [cell for cell in notebook.cells if "### BEGIN SOLUTION" in cell.source]
-            answers[-1].source = answers[-1].source.replace("### BEGIN SOLUTION", "raise ValueError('oops')\n### BEGIN SOLUTION", 1)
+            answers[-1].source = answers[-1].source.replace(
+                "### BEGIN SOLUTION", "raise ValueError('oops')\n### BEGIN SOLUTION", 1
+            )
         target = folder / f"learner-{number:02d}" / name
         target.parent.mkdir(parents=True)
         nbformat.write(notebook, target)

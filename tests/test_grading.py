@@ -7,7 +7,6 @@ import csv
 import importlib.util
 import json
 import shutil
-import sys
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -29,6 +28,7 @@ _spec.loader.exec_module(make_exercises)
 
 
 # The runtime -------------------------------------------------------------------------------------
+
 
 def toy_exercise(**kwargs: Any) -> Exercise:
     exercise = Exercise("toy", ("answer",), **kwargs)
@@ -93,6 +93,7 @@ def test_fail_is_what_expect_raises() -> None:
 
 # Check cells, stubs, and the one source -----------------------------------------------------------
 
+
 def test_stubs_replace_each_answer_at_its_indentation_and_unbalanced_markers_are_refused() -> None:
     source = f"def f():\n    {BEGIN}\n    return 1\n    {END}\n\nx = 1"
     assert stub_solutions(source) == "def f():\n    # YOUR CODE HERE\n    raise NotImplementedError()\n\nx = 1"
@@ -152,7 +153,9 @@ def test_prepared_notebooks_put_back_each_reference_check_once_and_say_what_was_
     ]
     assert 'print("Score: 6/6")' not in json.dumps(graded)
     assert [c.metadata.get("authcourse-grader") for c in graded.cells if c.metadata.get("authcourse-grader")] == [
-        "setup", "fixation-login", "fixation-regenerate"
+        "setup",
+        "fixation-login",
+        "fixation-regenerate",
     ]
 
 
@@ -161,18 +164,22 @@ def test_learners_are_named_by_their_folder_or_their_file(tmp_path: Path) -> Non
     (tmp_path / "ada" / "02-Exercise-Require-Session.ipynb").write_text("{}")
     (tmp_path / "grace.ipynb").write_text("{}")
     assert [(s.learner, s.path.name) for s in find_submissions([tmp_path])] == [
-        ("ada", "02-Exercise-Require-Session.ipynb"), ("grace", "grace.ipynb")
+        ("ada", "02-Exercise-Require-Session.ipynb"),
+        ("grace", "grace.ipynb"),
     ]
 
 
 # authcourse grade, end to end ----------------------------------------------------------------------
+
 
 def notebook_of(folder: str, name: str) -> nbformat.NotebookNode:
     return nbformat.read(ROOT / folder / name, as_version=4)
 
 
 def with_cell(notebook: nbformat.NotebookNode, source: str, before_check: bool = True) -> nbformat.NotebookNode:
-    position = next(i for i, cell in enumerate(notebook.cells) if check_id(cell)) if before_check else len(notebook.cells)
+    position = (
+        next(i for i, cell in enumerate(notebook.cells) if check_id(cell)) if before_check else len(notebook.cells)
+    )
     notebook.cells.insert(position, nbformat.v4.new_code_cell(source))
     return notebook
 
@@ -237,7 +244,9 @@ def graded_class(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     folder = tmp_path_factory.mktemp("class")
     build_class(folder / "submissions")
     out = folder / "grades.csv"
-    assert main(["grade", str(folder / "submissions"), "--csv", str(out), "--jobs", "2", "--timeout", "8", "--quiet"]) == 0
+    assert (
+        main(["grade", str(folder / "submissions"), "--csv", str(out), "--jobs", "2", "--timeout", "8", "--quiet"]) == 0
+    )
     with out.open(newline="") as file:
         rows = {(row["learner"], row["exercise"]): row for row in csv.DictReader(file)}
     return {"rows": rows, "feedback": folder / "feedback"}

@@ -29,7 +29,9 @@ def hooked() -> Iterator[tuple[CourseServer, list[str]]]:
             raise NotAuthenticated("Refused by the hook")
         return auth.authenticate(request)
 
-    server = CourseServer("session", hooks=Hooks(authenticate=authenticate), bcrypt_rounds=ROUNDS, store="memory").start()
+    server = CourseServer(
+        "session", hooks=Hooks(authenticate=authenticate), bcrypt_rounds=ROUNDS, store="memory"
+    ).start()
     yield server, calls
     server.stop()
 

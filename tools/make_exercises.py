@@ -47,7 +47,9 @@ def exercise_from(solution: nbformat.NotebookNode) -> nbformat.NotebookNode:
     exercise = copy.deepcopy(solution)
     # Only what a learner's Jupyter needs: no trace of the solution's last run.
     exercise.metadata = {
-        "kernelspec": solution.metadata.get("kernelspec", {"display_name": "Python 3", "language": "python", "name": "python3"}),
+        "kernelspec": solution.metadata.get(
+            "kernelspec", {"display_name": "Python 3", "language": "python", "name": "python3"}
+        ),
         "language_info": {"name": "python"},
         "authcourse": solution.metadata["authcourse"],
     }
@@ -95,8 +97,10 @@ def main(argv: list[str] | None = None) -> int:
     expected = {path.name for path in notebooks_in(args.root / "solutions")}
     extra = [p for p in notebooks_in(args.root / "exercises") if p.name not in expected]
     for path in stale + extra:
-        print(f"{'out of sync' if args.check else 'written'}: {path.relative_to(args.root)}"
-              + (" (no solution: remove it)" if path in extra else ""))
+        print(
+            f"{'out of sync' if args.check else 'written'}: {path.relative_to(args.root)}"
+            + (" (no solution: remove it)" if path in extra else "")
+        )
     return 1 if args.check and (stale or extra) else 0
 
 

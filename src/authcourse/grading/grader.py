@@ -105,7 +105,9 @@ def grader_cell(memory_mib: int) -> nbformat.NotebookNode:
     return cell
 
 
-def prepared(notebook: nbformat.NotebookNode, exercise: ReferenceExercise, memory_mib: int) -> tuple[nbformat.NotebookNode, list[str]]:
+def prepared(
+    notebook: nbformat.NotebookNode, exercise: ReferenceExercise, memory_mib: int
+) -> tuple[nbformat.NotebookNode, list[str]]:
     """The notebook to run: the learner's code cells, then the reference check cells; and the notes."""
     notes: list[str] = []
     reference = {check.id: check for check in exercise.checks}
@@ -167,7 +169,9 @@ async def run(notebook: nbformat.NotebookNode, timeout: int, folder: str) -> lis
                 break
             label = cell.metadata.get(GRADER_CELL)
             if time.monotonic() - started >= timeout:
-                notes.append(f"{'check ' + label if label else f'cell {index}'} timed out after {timeout} s (an endless loop?)")
+                notes.append(
+                    f"{'check ' + label if label else f'cell {index}'} timed out after {timeout} s (an endless loop?)"
+                )
                 continue
             for output in cell.get("outputs", []):
                 if output.get("output_type") == "error" and label != "setup":
@@ -215,7 +219,15 @@ def _grade(submission: Submission, timeout: int, memory_mib: int) -> Row:
         )
     exercise = identify(notebook, path.name)
     if exercise is None:
-        return Row(submission.learner, "unknown", 0, 0, [], ["no exercise of this course: no known check cell or file name"], str(path))
+        return Row(
+            submission.learner,
+            "unknown",
+            0,
+            0,
+            [],
+            ["no exercise of this course: no known check cell or file name"],
+            str(path),
+        )
     graded, notes = prepared(notebook, exercise, memory_mib)
     try:
         with tempfile.TemporaryDirectory(prefix="authcourse-grade-") as folder:
@@ -235,7 +247,9 @@ def _grade(submission: Submission, timeout: int, memory_mib: int) -> Row:
         expected = len(EXERCISES[check.id].cases)
         if result.get("max") != expected or not 0 <= int(result.get("score", -1)) <= expected:
             row.failed.append(f"{check.id}: all cases")
-            row.notes.append(f"check {check.id} reported {result.get('score')}/{result.get('max')}, not out of {expected}: ignored")
+            row.notes.append(
+                f"check {check.id} reported {result.get('score')}/{result.get('max')}, not out of {expected}: ignored"
+            )
             continue
         row.score += int(result["score"])
         row.failed += [str(case) for case in result["failed"]]
@@ -266,7 +280,15 @@ def grade(
                     rows[number] = future.result()
                 except Exception as error:  # a grader bug must not stop the class's run
                     sub = submissions[number]
-                    rows[number] = Row(sub.learner, "unknown", 0, 0, ["all"], [f"grader error: {type(error).__name__}: {error}"], str(sub.path))
+                    rows[number] = Row(
+                        sub.learner,
+                        "unknown",
+                        0,
+                        0,
+                        ["all"],
+                        [f"grader error: {type(error).__name__}: {error}"],
+                        str(sub.path),
+                    )
                 bar.update(1)
     return [row for row in rows if row is not None]
 
@@ -279,7 +301,17 @@ def write_csv(rows: Iterable[Row], path: Path) -> None:
         writer = csv.writer(file)
         writer.writerow(CSV_FIELDS)
         for row in rows:
-            writer.writerow([row.learner, row.exercise, row.score, row.maximum, "; ".join(row.failed), "; ".join(row.notes), row.path])
+            writer.writerow(
+                [
+                    row.learner,
+                    row.exercise,
+                    row.score,
+                    row.maximum,
+                    "; ".join(row.failed),
+                    "; ".join(row.notes),
+                    row.path,
+                ]
+            )
 
 
 def write_feedback(rows: Iterable[Row], folder: Path) -> list[Path]:
@@ -309,7 +341,9 @@ def summary(rows: Sequence[Row]) -> str:
     headers = ("learner", "exercise", "score", "notes")
     table = [(r.learner, r.exercise, f"{r.score}/{r.maximum}", "; ".join(r.notes)[:70]) for r in rows]
     widths = [max(len(str(item)) for item in column) for column in zip(headers, *table)]
-    lines = ["  ".join(str(item).ljust(width) for item, width in zip(line, widths)).rstrip() for line in (headers, *table)]
+    lines = [
+        "  ".join(str(item).ljust(width) for item, width in zip(line, widths)).rstrip() for line in (headers, *table)
+    ]
     lines.insert(1, "  ".join("-" * width for width in widths))
     full = sum(r.score == r.maximum and r.maximum > 0 for r in rows)
     lines.append(f"{len(rows)} submissions: {full} full marks, {sum(r.score == 0 for r in rows)} zero")

@@ -77,7 +77,9 @@ def reference() -> dict[str, ReferenceExercise]:
     """Every exercise's notebook name and reference check cells, by exercise id."""
     raw = json.loads(resources.files(__package__).joinpath("reference.json").read_text(encoding="utf-8"))
     return {
-        exercise_id: ReferenceExercise(exercise_id, item["notebook"], tuple(ReferenceCheck(**c) for c in item["checks"]))
+        exercise_id: ReferenceExercise(
+            exercise_id, item["notebook"], tuple(ReferenceCheck(**c) for c in item["checks"])
+        )
         for exercise_id, item in raw.items()
     }
 

@@ -56,7 +56,9 @@ class Exercise:
     cases: list[Case] = field(default_factory=list)
     context: Callable[[Mapping[str, Any]], AbstractContextManager[Any]] = lambda ns: nullcontext(ns)
 
-    def case(self, name: str, *, hidden: bool = False) -> Callable[[Callable[[Any], str | None]], Callable[[Any], str | None]]:
+    def case(
+        self, name: str, *, hidden: bool = False
+    ) -> Callable[[Callable[[Any], str | None]], Callable[[Any], str | None]]:
         def register(run: Callable[[Any], str | None]) -> Callable[[Any], str | None]:
             self.cases.append(Case(name, run, hidden))
             return run
@@ -142,11 +144,15 @@ def run_case(case: Case, context: Any, timeout: float) -> Outcome:
     worker.start()
     worker.join(timeout)
     if not result:
-        return Outcome(case.name, False, f"did not finish within {timeout:g} s (an endless loop?)", case.hidden, stuck=True)
+        return Outcome(
+            case.name, False, f"did not finish within {timeout:g} s (an endless loop?)", case.hidden, stuck=True
+        )
     return result[0]
 
 
-def evaluate(exercise: Exercise, namespace: Mapping[str, Any], *, hidden: bool, timeout: float = CASE_TIMEOUT) -> Report:
+def evaluate(
+    exercise: Exercise, namespace: Mapping[str, Any], *, hidden: bool, timeout: float = CASE_TIMEOUT
+) -> Report:
     """Run the exercise's cases (hidden ones too when `hidden`) against the names in `namespace`."""
     cases = [case for case in exercise.cases if hidden or not case.hidden]
     missing = [name for name in exercise.names if name not in namespace]
@@ -164,7 +170,15 @@ def evaluate(exercise: Exercise, namespace: Mapping[str, Any], *, hidden: bool, 
         outcomes: list[Outcome] = []
         for case in cases:
             if outcomes and outcomes[-1].stuck:
-                outcomes.append(Outcome(case.name, False, "not run: your code is still stuck in an earlier case", case.hidden, stuck=True))
+                outcomes.append(
+                    Outcome(
+                        case.name,
+                        False,
+                        "not run: your code is still stuck in an earlier case",
+                        case.hidden,
+                        stuck=True,
+                    )
+                )
             else:
                 outcomes.append(run_case(case, context, timeout))
     finally:

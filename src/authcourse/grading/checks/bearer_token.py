@@ -70,7 +70,9 @@ def tampered(server: Any) -> None:
     header, _, signature = login(server).json()["token"].split(".")
     forged = base64.urlsafe_b64encode(json.dumps(claims(role="admin")).encode()).rstrip(b"=").decode()
     response = profile(server, f"Bearer {header}.{forged}.{signature}")
-    expect_status(response, 401, INVALID, why="a bad signature is not a malformed token: catch InvalidSignatureError first")
+    expect_status(
+        response, 401, INVALID, why="a bad signature is not a malformed token: catch InvalidSignatureError first"
+    )
 
 
 @EXERCISE.case(f"an expired token: 401 {EXPIRED}")

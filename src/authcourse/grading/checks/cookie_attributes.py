@@ -43,7 +43,9 @@ def browser_request(scenario: str, kind: str) -> Request:
         return Request("fetch", url, from_url=source, third_party_cookies=True, cookie_age=AGE)
     if kind == "top-level-link":
         return Request("navigate", url, from_url="https://mail.example/inbox", cookie_age=AGE)
-    return Request("form-post", API[scenario] + "/transfer", from_url=ELSEWHERE, third_party_cookies=True, cookie_age=AGE)
+    return Request(
+        "form-post", API[scenario] + "/transfer", from_url=ELSEWHERE, third_party_cookies=True, cookie_age=AGE
+    )
 
 
 def verdict(header: str, scenario: str, kind: str = "same-site") -> Verdict:
@@ -138,8 +140,16 @@ def spa_hidden(judge: Judge) -> None:
 @EXERCISE.case("server-rendered app: sent when a link on another site opens the app, not on a cross-site form POST")
 def rendered_lax(judge: Judge) -> None:
     stored(judge, "server-rendered")
-    sent(judge, "server-rendered", "top-level-link", True, "a learner following a link from their mail would arrive logged out")
-    sent(judge, "server-rendered", "cross-site-post", False, "a forged form on another site would act as the user (CSRF)")
+    sent(
+        judge,
+        "server-rendered",
+        "top-level-link",
+        True,
+        "a learner following a link from their mail would arrive logged out",
+    )
+    sent(
+        judge, "server-rendered", "cross-site-post", False, "a forged form on another site would act as the user (CSRF)"
+    )
 
 
 @EXERCISE.case("server-rendered app: HttpOnly and Secure")
@@ -176,7 +186,9 @@ def still_works(judge: Judge) -> None:
 @EXERCISE.case("SPA: sent only over https (Secure)", hidden=True)
 def spa_secure(judge: Judge) -> None:
     judge.cookie("spa")
-    plain = predict(judge.headers["spa"], "https://api.example.net/login", Request("navigate", "http://api.example.net/"))
+    plain = predict(
+        judge.headers["spa"], "https://api.example.net/login", Request("navigate", "http://api.example.net/")
+    )
     expect(not plain.sent, "add Secure")
 
 

@@ -49,7 +49,9 @@ def answers(server: Any) -> None:
 def revoked(server: Any) -> None:
     token, _ = logged_out(server)
     expect_status(
-        request(server, "GET", "/api/profile", headers=bearer(token)), 401, "Token revoked",
+        request(server, "GET", "/api/profile", headers=bearer(token)),
+        401,
+        "Token revoked",
         why="store denylist:<jti> so the server refuses this token",
     )
 
@@ -59,8 +61,13 @@ def other_device(server: Any) -> None:
     phone = login(server, ALICE).json()["token"]
     laptop, response = logged_out(server)
     expect(response.status_code == 200, f"logout answered {shown(response)}")
-    expect(request(server, "GET", "/api/profile", headers=bearer(laptop)).status_code == 401, "the logged-out token still works")
-    expect_status(request(server, "GET", "/api/profile", headers=bearer(phone)), 200, why="deny this token's jti, not the user")
+    expect(
+        request(server, "GET", "/api/profile", headers=bearer(laptop)).status_code == 401,
+        "the logged-out token still works",
+    )
+    expect_status(
+        request(server, "GET", "/api/profile", headers=bearer(phone)), 200, why="deny this token's jti, not the user"
+    )
 
 
 @EXERCISE.case("the denylist entry expires (it has a TTL)")

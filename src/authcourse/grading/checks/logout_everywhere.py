@@ -56,14 +56,18 @@ def all_revoked(server: Any) -> None:
     laptop, phone = token_of(server), token_of(server)
     everywhere(server, laptop)
     for token in (laptop, phone):
-        expect_status(profile(server, token), 401, "Token revoked", why="compare the token's ver with the user's version")
+        expect_status(
+            profile(server, token), 401, "Token revoked", why="compare the token's ver with the user's version"
+        )
 
 
 @EXERCISE.case("another user's tokens still work (the version is per user)")
 def other_user(server: Any) -> None:
     bob = token_of(server, BOB)
     everywhere(server, token_of(server))
-    expect_status(profile(server, bob), 200, why="Alice logging out everywhere must not log Bob out: one version per user")
+    expect_status(
+        profile(server, bob), 200, why="Alice logging out everywhere must not log Bob out: one version per user"
+    )
 
 
 @EXERCISE.case("a login after logout-all works")
@@ -77,7 +81,9 @@ def twice(server: Any) -> None:
     everywhere(server, token_of(server))
     middle = token_of(server)
     expect_status(everywhere(server, middle), 200)
-    expect_status(profile(server, middle), 401, "Token revoked", why="bump the version (incr); do not set it to a constant")
+    expect_status(
+        profile(server, middle), 401, "Token revoked", why="bump the version (incr); do not set it to a constant"
+    )
 
 
 @EXERCISE.case("a token that carries no version at all: 401", hidden=True)

@@ -94,7 +94,10 @@ def random_tokens(ctx: Any) -> None:
     lab = Lab(ctx.cls)
     tokens = {lab.tokens.issue(1) for _ in range(20)}
     expect(len(tokens) == 20, "two issued tokens are equal")
-    expect(all(isinstance(t, str) and len(t) >= 22 for t in tokens), "tokens must be >= 22 url-safe characters: use secrets")
+    expect(
+        all(isinstance(t, str) and len(t) >= 22 for t in tokens),
+        "tokens must be >= 22 url-safe characters: use secrets",
+    )
 
 
 @EXERCISE.case("rotate returns the user and a new token")

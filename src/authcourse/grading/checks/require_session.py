@@ -27,7 +27,9 @@ def profile(server: Any, sid: str | None) -> Any:
 
 @EXERCISE.case("no cookie: 401 Not authenticated")
 def no_cookie(server: Any) -> None:
-    expect_status(profile(server, None), 401, "Not authenticated", why="raise NotAuthenticated() when there is no session")
+    expect_status(
+        profile(server, None), 401, "Not authenticated", why="raise NotAuthenticated() when there is no session"
+    )
 
 
 @EXERCISE.case("logged in: the profile of the user who logged in")
@@ -54,7 +56,10 @@ def tampered(server: Any) -> None:
     session_id, _, signature = sid.rpartition(".")
     forged = f"{session_id}.{'A' if signature[0] != 'A' else 'B'}{signature[1:]}"
     expect_status(
-        profile(server, forged), 401, "Not authenticated", why="the id in a cookie counts only if its signature checks out"
+        profile(server, forged),
+        401,
+        "Not authenticated",
+        why="the id in a cookie counts only if its signature checks out",
     )
 
 
@@ -63,7 +68,9 @@ def deleted(server: Any) -> None:
     sid = cookie_value(login(server))
     out = request(server, "POST", "/logout", headers={"Cookie": f"sid={sid}"})
     expect(out.status_code == 200, f"logging out answered {shown(out)}: the Principal must carry its session")
-    expect_status(profile(server, sid), 401, "Not authenticated", why="the store, not the cookie, says who is logged in")
+    expect_status(
+        profile(server, sid), 401, "Not authenticated", why="the store, not the cookie, says who is logged in"
+    )
 
 
 @EXERCISE.case("a garbage cookie: 401, never 500", hidden=True)
@@ -75,7 +82,12 @@ def garbage(server: Any) -> None:
 def idle(server: Any) -> None:
     sid = cookie_value(login(server))
     with later(hours=2):
-        expect_status(profile(server, sid), 401, "Not authenticated", why="load the session through the manager, which checks its timeouts")
+        expect_status(
+            profile(server, sid),
+            401,
+            "Not authenticated",
+            why="load the session through the manager, which checks its timeouts",
+        )
 
 
 @EXERCISE.case("Alice gets 403 from the admin route", hidden=True)

@@ -45,7 +45,9 @@ def planted(server: Any) -> None:
     attacker = cookie_value(login(server, BOB))
     victim = cookie_value(login(server, ALICE, headers={"Cookie": f"sid={attacker}"}))
     expect(victim, "no sid cookie in the login response")
-    expect(session_id(victim) != session_id(attacker), "the victim's session kept the planted id: mint a new one at login")
+    expect(
+        session_id(victim) != session_id(attacker), "the victim's session kept the planted id: mint a new one at login"
+    )
 
 
 @LOGIN.case("the planted cookie does not log the attacker in as the victim")
@@ -54,7 +56,10 @@ def attacker_out(server: Any) -> None:
     victim = login(server, ALICE, headers={"Cookie": f"sid={attacker}"})
     expect(victim.status_code == 200 and cookie_value(victim), f"the victim's login answered {shown(victim)}")
     response = profile(server, attacker)
-    expect(response.status_code == 401, f"the planted cookie now answers {shown(response)}: destroy the session it points to")
+    expect(
+        response.status_code == 401,
+        f"the planted cookie now answers {shown(response)}: destroy the session it points to",
+    )
 
 
 @LOGIN.case("an id made up by the attacker is never adopted")
@@ -127,7 +132,10 @@ def same_user(manager: Any) -> None:
     _, new = moved(manager)
     loaded = load(manager, new)
     expect(loaded is not None, "the new id loads nothing: save the session under it")
-    expect((loaded.user_id, loaded.role) == (2, "admin"), f"the new session is user {loaded.user_id}, role {loaded.role}: keep them")
+    expect(
+        (loaded.user_id, loaded.role) == (2, "admin"),
+        f"the new session is user {loaded.user_id}, role {loaded.role}: keep them",
+    )
 
 
 @REGENERATE.case("created_at is kept (a new id does not restart the absolute timeout)")

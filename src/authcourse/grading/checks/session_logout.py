@@ -46,9 +46,14 @@ def answers(server: Any) -> None:
 def clears(server: Any) -> None:
     response = logged_out(server)[1]
     cookie = clearing_cookie(response)
-    expect(cookie is not None, f"no Set-Cookie for sid in the response ({shown(response)}): the browser keeps the cookie")
+    expect(
+        cookie is not None, f"no Set-Cookie for sid in the response ({shown(response)}): the browser keeps the cookie"
+    )
     gone = cookie.max_age == 0 or (cookie.expires is not None and cookie.expires.year < 2000)
-    expect(gone and cookie.value == "", f"Set-Cookie: {cookie.render()} does not expire the cookie (Max-Age=0, empty value)")
+    expect(
+        gone and cookie.value == "",
+        f"Set-Cookie: {cookie.render()} does not expire the cookie (Max-Age=0, empty value)",
+    )
 
 
 @EXERCISE.case("the old cookie, replayed after logout: 401")
@@ -56,7 +61,9 @@ def replayed(server: Any) -> None:
     sid, response = logged_out(server)
     expect(response.status_code == 200, f"logout answered {shown(response)}")
     again = request(server, "GET", "/api/profile", headers={"Cookie": f"sid={sid}"})
-    expect_status(again, 401, "Not authenticated", why="clearing the cookie is not enough: delete the session from the store")
+    expect_status(
+        again, 401, "Not authenticated", why="clearing the cookie is not enough: delete the session from the store"
+    )
 
 
 @EXERCISE.case("the session is gone from the store")

@@ -57,7 +57,11 @@ def round_robin(servers: list[Any], rounds: int, sid: str) -> None:
         number = next(balancer)
         response = request(servers[number], "GET", "/api/profile", headers={"Cookie": f"sid={sid}"})
         if response.status_code != 200:
-            expect_status(response, 200, why=f"server {number} refused the cookie: " + diagnose(servers, servers[0], servers[number]))
+            expect_status(
+                response,
+                200,
+                why=f"server {number} refused the cookie: " + diagnose(servers, servers[0], servers[number]),
+            )
 
 
 @EXERCISE.case(f"start_servers({SERVERS}) returns {SERVERS} running session servers")
