@@ -328,3 +328,16 @@ def test_each_learner_gets_a_feedback_file_naming_what_failed(graded_class: dict
     partial = (graded_class["feedback"] / "partial.md").read_text()
     assert "## denylist-logout: " in partial and "grows forever" in partial
     assert "every case passed" in (graded_class["feedback"] / "solved.md").read_text()
+
+
+def test_learner_code_that_hangs_the_live_server_fails_one_case_and_skips_the_rest() -> None:
+    from authcourse.grading.checks import EXERCISES
+
+    def require_session(request: Any, auth: Any) -> Any:
+        time.sleep(6)  # longer than the checks' HTTP timeout (5 s); ends, so the server thread can stop
+        raise NotImplementedError()
+
+    report = evaluate(EXERCISES["require-session"], {"require_session": require_session}, hidden=False)
+    reasons = [outcome.reason for outcome in report.outcomes]
+    assert reasons[0] == "the server did not answer within 5 s: does your code loop forever?"
+    assert set(reasons[1:]) == {"not run: your code is still stuck in an earlier case"}
