@@ -221,11 +221,8 @@ def build_class(folder: Path) -> None:
     save("deleted-check", REQUIRE, deleted)
 
     duplicated = notebook_of("solutions", REQUIRE)
-    copies = [cell.copy() for cell in duplicated.cells if cell.cell_type == "code"]
-    for number, cell in enumerate(copies):
-        cell.id = f"copy-{number}"  # Jupyter gives a duplicated cell an id of its own
-    duplicated.cells += copies
-    save("duplicated-cells", REQUIRE, duplicated)
+    duplicated.cells += [cell.copy() for cell in duplicated.cells if cell.cell_type == "code"]
+    save("duplicated-cells", REQUIRE, json.dumps(duplicated))  # the copies keep their ids, as in a hand-edited file
 
     edited = notebook_of("exercises", REQUIRE)
     for cell in edited.cells:
