@@ -157,38 +157,106 @@ def set_url(group: Group) -> str:
     return group.set_from + "?" + urlencode([("set", cookie) for cookie in group.cookies])
 
 
-def run_matrix(browser: Any, lab: Any) -> list[Outcome]:
-    """Every case in Chromium (through `browser`, against a running `lab`) and in the model."""
+def run_group(browser: Any, lab: Any, group: Group) -> list[Outcome]:
+    """One group in a fresh profile of `browser` against a running `lab`, each case beside the model."""
     from ..browser import make_request
 
-    outcomes = []
-    for group in groups():
-        tab = browser.tab(third_party_cookies=group.third_party_cookies)
-        try:
-            tab.goto(lab.localize(set_url(group)))
-            jar = tab.stored()
-            results = []
-            for request in group.requests:
-                from_url = lab.localize(request.from_url) if request.from_url else None
-                sent, tag = make_request(tab, lab, request.kind, lab.localize(request.url), from_url)
-                results.append((request, sent, tag))
-            visible: dict[str, str] = {}
-            for url in dict.fromkeys(request.url for request in group.requests):
-                tab.goto(lab.localize(url))
-                visible[url] = tab.script_view()["cookie"]
-            tab.page.wait_for_timeout(50)  # let the last DevTools events arrive
-            for request, sent, tag in results:
-                blocked = tab.reasons_for(tag)
-                for cookie in group.cookies:
-                    name = cookie.split("=", 1)[0]
-                    case = Case(f"{group.name} | {name} | {label(request)}", cookie, group.set_from, request)
-                    shown = [part.split("=", 1)[0] for part in visible[request.url].split("; ") if part]
-                    reasons = tab.refused.get(name, []) if name not in jar else blocked.get(name, [])
-                    observed = Observed(name in jar, name in sent, name in shown, sorted(reasons))
-                    outcomes.append(Outcome(case, predict(cookie, group.set_from, request), observed))
-        finally:
-            tab.close()
-    return outcomes
+    tab = browser.tab(third_party_cookies=group.third_party_cookies)
+    try:
+        tab.goto(lab.localize(set_url(group)))
+        jar = tab.stored()
+        results = []
+        for request in group.requests:
+            from_url = lab.localize(request.from_url) if request.from_url else None
+            sent, tag = make_request(tab, lab, request.kind, lab.localize(request.url), from_url)
+            results.append((request, sent, tag))
+        visible: dict[str, list[str]] = {}
+        for url in dict.fromkeys(request.url for request in group.requests):
+            tab.goto(lab.localize(url))
+            visible[url] = [part.split("=", 1)[0] for part in tab.script_view()["cookie"].split("; ") if part]
+        tab.page.wait_for_timeout(50)  # let the last DevTools events arrive
+        outcomes = []
+        for request, sent, tag in results:
+            blocked = tab.reasons_for(tag)
+            for cookie in group.cookies:
+                name = cookie.split("=", 1)[0]
+                case = Case(f"{group.name} | {name} | {label(request)}", cookie, group.set_from, request)
+                reasons = tab.refused.get(name, []) if name not in jar else blocked.get(name, [])
+                observed = Observed(name in jar, name in sent, name in visible[request.url], sorted(reasons))
+                outcomes.append(Outcome(case, predict(cookie, group.set_from, request), observed))
+        return outcomes
+    finally:
+        tab.close()
+
+
+def run_matrix(browser: Any, lab: Any, names: tuple[str, ...] | None = None) -> list[Outcome]:
+    """Every case (or the groups `names`) in Chromium and in the model."""
+    return [outcome for group in groups() if names is None or group.name in names
+            for outcome in run_group(browser, lab, group)]
+
+
+@dataclass
+class Observation:
+    """Outcomes of some groups of the matrix, live or as recorded, and where they come from."""
+
+    outcomes: list[Outcome]
+    live: bool
+    chromium: str
+
+    @property
+    def source(self) -> str:
+        if self.live:
+            return f"Chromium results: live, Chromium {self.chromium}"
+        return (f"Chromium results: RECORDED in Chromium {self.chromium} (no browser here; "
+                f"install chromium and run `{load_recorded()['command']}` or this notebook to see them live)")
+
+
+def observe(names: tuple[str, ...], browser: Any = None, lab: Any = None) -> Observation:
+    """The groups `names` run live when a browser and a lab are given, else taken from the recording."""
+    if browser is not None and lab is not None:
+        return Observation(run_matrix(browser, lab, names), True, browser.version)
+    wanted = {f"{group.name} | " for group in groups() if group.name in names}
+    chosen = [outcome for outcome in recorded_outcomes() if any(outcome.case.id.startswith(w) for w in wanted)]
+    return Observation(chosen, False, load_recorded()["chromium"])
+
+
+SHORT_REASONS = {
+    "SchemefulSameSiteStrict": "Strict",
+    "SchemefulSameSiteLax": "Lax",
+    "SchemefulSameSiteUnspecifiedTreatedAsLax": "Lax(default)",
+    "UserPreferences": "3P-blocked",
+    "SameSiteNoneInsecure": "None-needs-Secure",
+}
+
+
+def cell(outcome: Outcome) -> str:
+    observed = outcome.chromium
+    if observed.sent:
+        text = "sent"
+    else:
+        reasons = observed.reasons or list(outcome.model.reasons)
+        text = "no:" + "+".join(SHORT_REASONS.get(reason, reason) for reason in reasons) if reasons else "no"
+        if not observed.stored:
+            text = "not stored:" + text[3:]
+    return text if outcome.agrees else text + " (MODEL WRONG)"
+
+
+def table(outcomes: list[Outcome], cookies: tuple[str, ...] | None = None) -> str:
+    """Chromium's result per request (rows) and cookie (columns); the model is flagged wherever it disagrees."""
+    outcomes = [outcome for outcome in outcomes if cookies is None or outcome.case.name in cookies]
+    names = list(dict.fromkeys(outcome.case.name for outcome in outcomes))
+    rows: dict[str, dict[str, str]] = {}
+    for outcome in outcomes:
+        row = outcome.case.id.split(" | ", 2)[2]
+        rows.setdefault(row, {})[outcome.case.name] = cell(outcome)
+    first = max(len(row) for row in rows)
+    widths = [max([len(name)] + [len(row.get(name, "")) for row in rows.values()]) for name in names]
+    lines = ["".ljust(first) + "  " + "  ".join(name.ljust(width) for name, width in zip(names, widths))]
+    for row, cells in rows.items():
+        lines.append(row.ljust(first) + "  " + "  ".join(cells.get(n, "").ljust(w) for n, w in zip(names, widths)))
+    agree = sum(outcome.agrees for outcome in outcomes)
+    lines.append(f"model agrees with Chromium on {agree} of {len(outcomes)} cases")
+    return "\n".join(line.rstrip() for line in lines)
 
 
 def to_record(outcome: Outcome) -> dict[str, Any]:

@@ -1,0 +1,62 @@
+"""The cookie explorer: its plain function, and the widget driven by setting its traits from Python."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from authcourse.browser import Browser, chromium_path
+from authcourse.lab.servers import LabServer
+from authcourse.widgets.cookie_explorer import CookieExplorer, cookie_header, explore_cookie
+
+
+def test_the_header_lists_only_the_attributes_chosen():
+    assert cookie_header("sid", "(absent)", False, False, "", "", None) == "sid=1"
+    assert cookie_header("__Host-sid", "Strict", True, True, "/", "", 60) == \
+        "__Host-sid=1; Max-Age=60; Path=/; Secure; HttpOnly; SameSite=Strict"
+
+
+def test_explore_cookie_predicts_a_lax_cookie_on_a_cross_site_post_and_link():
+    assert not explore_cookie(same_site="Lax", kind="form-post").verdict.sent
+    assert explore_cookie(same_site="Lax", kind="navigate").verdict.sent
+    assert explore_cookie(same_site="(absent)", kind="form-post", cookie_age=60).verdict.sent
+    assert not explore_cookie(same_site="(absent)", kind="form-post", cookie_age=180).verdict.sent
+
+
+def test_a_typed_address_is_always_a_navigation():
+    assert explore_cookie(page="typed in the address bar", kind="img").request.kind == "navigate"
+
+
+def test_the_widget_follows_its_controls():
+    explorer = CookieExplorer()
+    explorer.page.value = "cross-site"
+    explorer.kind.value = "form-post"
+    explorer.same_site.value = "Strict"
+    assert "sent: False" in explorer.result.value and "SchemefulSameSiteStrict" in explorer.result.value
+    explorer.same_site.value = "None"
+    assert "sent: True" in explorer.result.value
+    explorer.secure.value = False
+    assert "stored: False" in explorer.result.value and "SameSiteNoneInsecure" in explorer.result.value
+    assert explorer.run.disabled  # no browser given
+
+
+def test_the_widget_shows_a_clear_message_for_input_it_cannot_judge():
+    explorer = CookieExplorer()
+    explorer.path.value = "/a\nb"
+    assert "cannot judge that" in explorer.result.value and "control characters" in explorer.result.value
+
+
+@pytest.mark.browser
+def test_the_widget_runs_the_case_in_chromium():
+    if chromium_path() is None:
+        if os.environ.get("CI"):
+            pytest.fail("chromium not installed; CI is set, so the browser tests must run", pytrace=False)
+        pytest.skip("chromium not installed (apt-get install chromium)")
+    with Browser() as browser, LabServer() as lab:
+        explorer = CookieExplorer(browser, lab)
+        explorer.same_site.value = "Lax"
+        explorer.kind.value = "form-post"
+        explorer.run.click()
+        assert "sent: False" in explorer.live.value and "model agrees" in explorer.live.value
+        assert "SchemefulSameSiteLax" in explorer.live.value
