@@ -78,7 +78,7 @@ def test_a_forged_cross_site_post_moves_money_only_with_samesite_none_and_no_csr
 
 
 def test_the_banks_own_form_carries_the_csrf_token_and_is_accepted(browser):
-    with LabServer("session", cookie_same_site="None") as lab:
+    def pay_bob(lab: LabServer) -> None:
         tab = browser.tab()
         try:
             log_in(tab, lab)
@@ -89,6 +89,9 @@ def test_the_banks_own_form_carries_the_csrf_token_and_is_accepted(browser):
                 tab.page.evaluate("document.getElementById('f').submit()")
         finally:
             tab.close()
+
+    with LabServer("session", cookie_same_site="None") as lab:
+        browser.run(pay_bob, lab)
         assert lab.log.transfers == [{"from": "Alice", "to": "bob", "amount": "5", "guarded": True}]
 
 

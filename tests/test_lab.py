@@ -85,3 +85,24 @@ def test_without_chromium_the_experiments_give_the_recorded_result(monkeypatch):
     result = xss_experiment()
     assert result.recorded and result == recorded_xss_result()
     assert result.token_stolen and not result.httponly_cookie_read and result.request_carried_cookie
+
+
+def test_the_live_and_the_recorded_labels_read_the_same_once_sanitized():
+    import re
+    from pathlib import Path
+
+    from nbval.plugin import get_sanitize_patterns
+
+    from authcourse.lab.matrix import Observation
+
+    rules = get_sanitize_patterns((Path(__file__).resolve().parents[1] / "notebooks" / "sanitize.cfg").read_text())
+
+    def sanitize(text: str) -> str:
+        for regex, replacement in rules:
+            text = re.sub(regex, replacement, text)
+        return text
+
+    live, recorded = Observation([], True, "156.0.1").source, Observation([], False, "150.0.2").source
+    assert "live" in live and "RECORDED" in recorded
+    assert sanitize(live + "\nmodel agrees") == sanitize(recorded + "\nmodel agrees") == \
+        "Chromium results: <LIVE-OR-RECORDED>\nmodel agrees"

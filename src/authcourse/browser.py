@@ -16,10 +16,13 @@ import json
 import os
 import shutil
 import tempfile
+import threading
 import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote, urlencode
 
 from .lab.servers import LabServer
@@ -28,6 +31,7 @@ CHROMIUM = "/usr/lib/chromium/chromium"
 CHROMIUM_ENV = "AUTHCOURSE_CHROMIUM"
 HOST_RULES = "--host-resolver-rules=MAP *.test 127.0.0.1"
 WAIT = 5.0  # seconds: how long a request may take to reach the lab
+T = TypeVar("T")
 
 
 class BrowserUnavailable(RuntimeError):
@@ -72,6 +76,14 @@ class Tab:
             name = (item.get("cookie") or {}).get("name") or item.get("cookieLine", "").split("=", 1)[0].strip()
             self.refused[name] = list(item["blockedReasons"])
 
+    def empty(self) -> Tab:
+        """Empty the cookie jar and forget what was reported: a cheaper fresh start than a new profile."""
+        self.context.clear_cookies()
+        self.urls.clear()
+        self.sent_reasons.clear()
+        self.refused.clear()
+        return self
+
     def goto(self, url: str) -> None:
         self.page.goto(url, wait_until="load")
 
@@ -99,22 +111,49 @@ class Tab:
 
 
 class Browser:
-    """One headless Chromium; `with Browser() as browser:` closes it (and Playwright) at the end."""
+    """One headless Chromium; `with Browser() as browser:` closes it (and Playwright) at the end.
+
+    Playwright's synchronous API refuses to run where an asyncio loop runs (a Jupyter kernel), so
+    the browser lives in a thread of its own: `browser.run(fn, ...)` calls `fn` there. Everything
+    that touches a `Tab` runs through it (the lab's matrix and the experiments do).
+    """
 
     def __init__(self, executable: str | None = None) -> None:
         self.executable = executable or chromium_path()
         self.playwright: Any = None
         self.chromium: Any = None
+        self.worker: ThreadPoolExecutor | None = None
+        self.worker_thread: threading.Thread | None = None
+
+    def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Call `fn(*args, **kwargs)` in the browser's thread and return its result (or raise its error)."""
+        if self.worker is None:
+            self.start()
+        assert self.worker is not None
+        if threading.current_thread() is self.worker_thread:
+            return fn(*args, **kwargs)
+        return self.worker.submit(fn, *args, **kwargs).result()
 
     @property
     def version(self) -> str:
         return self.chromium.version if self.chromium else ""
 
     def start(self) -> Browser:
-        if self.chromium is not None:
+        if self.worker is not None:
             return self
         if self.executable is None:
             raise BrowserUnavailable(f"no Chromium at {CHROMIUM} (apt-get install chromium) and ${CHROMIUM_ENV} unset")
+        self.worker = ThreadPoolExecutor(1, thread_name_prefix="authcourse-browser")
+        self.worker_thread = self.worker.submit(threading.current_thread).result()
+        try:
+            self.run(self.launch)
+        except Exception:
+            self.worker.shutdown()
+            self.worker = self.worker_thread = None
+            raise
+        return self
+
+    def launch(self) -> None:
         from playwright.sync_api import sync_playwright
 
         self.playwright = sync_playwright().start()
@@ -124,12 +163,14 @@ class Browser:
             self.playwright.stop()
             self.playwright = None
             raise BrowserUnavailable(f"Chromium at {self.executable} did not start: {error}") from error
-        return self
 
     def tab(self, *, third_party_cookies: bool = False) -> Tab:
-        """A fresh profile (empty cookie jar and storage) with one page; third-party cookies blocked by default."""
-        if self.chromium is None:
-            self.start()
+        """A fresh profile (empty cookie jar and storage) with one page; third-party cookies blocked by default.
+
+        Call it, and use the tab, in the browser's thread: inside a function given to `run`.
+        """
+        if threading.current_thread() is not self.worker_thread:
+            raise RuntimeError("use tabs inside browser.run(...): Playwright objects belong to the browser's thread")
         folder = None
         if third_party_cookies:
             # A fresh context is an off-the-record profile, which blocks third-party cookies whatever one asks;
@@ -148,6 +189,12 @@ class Browser:
         return tab
 
     def close(self) -> None:
+        if self.worker is not None:
+            self.run(self.shut_down)
+            self.worker.shutdown()
+            self.worker = self.worker_thread = None
+
+    def shut_down(self) -> None:
         if self.chromium is not None:
             self.chromium.close()
             self.chromium = None

@@ -125,9 +125,9 @@ def injected(script: str) -> str:
 
 def run_live(experiment: Any, browser: Browser | None) -> Any:
     if browser is not None:
-        return experiment(browser)
+        return browser.run(experiment, browser)
     with Browser() as own:
-        return experiment(own)
+        return own.run(experiment, own)
 
 
 def xss_experiment(browser: Browser | None = None) -> XssResult:

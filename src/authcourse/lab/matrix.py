@@ -131,6 +131,9 @@ def groups() -> tuple[Group, ...]:
               kinds_from(("https://evil.test",), TARGET, third_party=True), third_party_cookies=True),
         Group("http", "http://bank.test/lab/x/set", HTTP_COOKIES, kinds_from(http_pages, http_target)),
         Group("attributes", "https://bank.test/lab/x/set", ATTRIBUTE_COOKIES, typed),
+        Group("none-needs-secure", "https://bank.test/lab/x/set",
+              ("insecure=1; SameSite=None; Path=/", "withsecure=1; SameSite=None; Secure; Path=/"),
+              (Request("navigate", TARGET),)),
         Group("attributes-http", "http://bank.test/lab/x/set",
               ("sec=1; Secure; Path=/", "__Host-http=1; Secure; Path=/", "__Secure-http=1; Secure; Path=/"),
               (Request("navigate", http_target),)),
@@ -159,40 +162,61 @@ def set_url(group: Group) -> str:
 
 def run_group(browser: Any, lab: Any, group: Group) -> list[Outcome]:
     """One group in a fresh profile of `browser` against a running `lab`, each case beside the model."""
-    from ..browser import make_request
+    return browser.run(run_groups, browser, lab, [group])
 
-    tab = browser.tab(third_party_cookies=group.third_party_cookies)
+
+def run_groups(browser: Any, lab: Any, chosen: list[Group]) -> list[Outcome]:
+    """The groups one after the other, in one profile emptied between groups (a new one costs half a second)."""
+    shared = None
     try:
-        tab.goto(lab.localize(set_url(group)))
-        jar = tab.stored()
-        results = []
-        for request in group.requests:
-            from_url = lab.localize(request.from_url) if request.from_url else None
-            sent, tag = make_request(tab, lab, request.kind, lab.localize(request.url), from_url)
-            results.append((request, sent, tag))
-        visible: dict[str, list[str]] = {}
-        for url in dict.fromkeys(request.url for request in group.requests):
-            tab.goto(lab.localize(url))
-            visible[url] = [part.split("=", 1)[0] for part in tab.script_view()["cookie"].split("; ") if part]
-        tab.page.wait_for_timeout(50)  # let the last DevTools events arrive
         outcomes = []
-        for request, sent, tag in results:
-            blocked = tab.reasons_for(tag)
-            for cookie in group.cookies:
-                name = cookie.split("=", 1)[0]
-                case = Case(f"{group.name} | {name} | {label(request)}", cookie, group.set_from, request)
-                reasons = tab.refused.get(name, []) if name not in jar else blocked.get(name, [])
-                observed = Observed(name in jar, name in sent, name in visible[request.url], sorted(reasons))
-                outcomes.append(Outcome(case, predict(cookie, group.set_from, request), observed))
+        for group in chosen:
+            if group.third_party_cookies:
+                tab = browser.tab(third_party_cookies=True)
+                try:
+                    outcomes += run_in_tab(tab, lab, group)
+                finally:
+                    tab.close()
+            else:
+                shared = shared.empty() if shared else browser.tab()
+                outcomes += run_in_tab(shared, lab, group)
         return outcomes
     finally:
-        tab.close()
+        if shared is not None:
+            shared.close()  # and its connections to the lab, before the lab stops
+
+
+def run_in_tab(tab: Any, lab: Any, group: Group) -> list[Outcome]:
+    from ..browser import make_request
+
+    tab.goto(lab.localize(set_url(group)))
+    jar = tab.stored()
+    results = []
+    for request in group.requests:
+        from_url = lab.localize(request.from_url) if request.from_url else None
+        sent, tag = make_request(tab, lab, request.kind, lab.localize(request.url), from_url)
+        results.append((request, sent, tag))
+    visible: dict[str, list[str]] = {}
+    for url in dict.fromkeys(request.url for request in group.requests):
+        tab.goto(lab.localize(url))
+        visible[url] = [part.split("=", 1)[0] for part in tab.script_view()["cookie"].split("; ") if part]
+    tab.page.wait_for_timeout(50)  # let the last DevTools events arrive
+    outcomes = []
+    for request, sent, tag in results:
+        blocked = tab.reasons_for(tag)
+        for cookie in group.cookies:
+            name = cookie.split("=", 1)[0]
+            case = Case(f"{group.name} | {name} | {label(request)}", cookie, group.set_from, request)
+            reasons = tab.refused.get(name, []) if name not in jar else blocked.get(name, [])
+            observed = Observed(name in jar, name in sent, name in visible[request.url], sorted(reasons))
+            outcomes.append(Outcome(case, predict(cookie, group.set_from, request), observed))
+    return outcomes
 
 
 def run_matrix(browser: Any, lab: Any, names: tuple[str, ...] | None = None) -> list[Outcome]:
     """Every case (or the groups `names`) in Chromium and in the model."""
-    return [outcome for group in groups() if names is None or group.name in names
-            for outcome in run_group(browser, lab, group)]
+    chosen = [group for group in groups() if names is None or group.name in names]
+    return browser.run(run_groups, browser, lab, chosen)
 
 
 @dataclass
