@@ -100,3 +100,17 @@ def test_a_front_end_on_another_domain_gets_no_session_cookie_but_can_send_a_bea
     assert (result.cookie_sent, result.cookie_status, result.bearer_status) == (False, 401, 200)
     assert "UserPreferences" in result.cookie_reasons
     assert replace(result, chromium="", recorded=False) == replace(recorded_cross_domain_result(), chromium="", recorded=False)
+
+
+def test_the_browser_works_where_an_asyncio_loop_runs_as_in_a_jupyter_kernel(browser):
+    import asyncio
+
+    async def in_a_kernel() -> bool:
+        return xss_experiment(browser).token_stolen  # Playwright's sync API alone would refuse here
+
+    assert asyncio.run(in_a_kernel())
+
+
+def test_a_tab_used_outside_the_browsers_thread_is_refused(browser):
+    with pytest.raises(RuntimeError, match="browser.run"):
+        browser.tab()
