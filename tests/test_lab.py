@@ -41,6 +41,12 @@ def test_the_other_site_builds_each_kind_of_request_and_refuses_the_rest(lab):
     assert "<script>" not in img.split("<body>")[1].split("</body>")[0]
     assert httpx.get(local(lab, "/lab/other"), params={"kind": "ws", "target": target}).status_code == 400
     assert httpx.get(local(lab, "/lab/other"), params={"kind": "img", "target": "javascript:alert(1)"}).status_code == 400
+    several = httpx.get(local(lab, "/lab/other"), params=[("kind", "img"), ("target", target), ("kind", "fetch"),
+                                                          ("target", target)])
+    assert several.status_code == 200 and "<img" in several.text and "fetch(" in several.text
+    two_forms = [("kind", "form-post"), ("target", target), ("kind", "navigate"), ("target", target)]
+    assert httpx.get(local(lab, "/lab/other"), params=two_forms).status_code == 400
+    assert httpx.get(local(lab, "/lab/other"), params={"kind": "img"}).status_code == 400
 
 
 def test_the_search_page_reflects_its_query_unescaped_on_purpose(lab):

@@ -23,7 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 from .lab.servers import LabServer
 
@@ -220,24 +220,39 @@ def make_request(tab: Tab, lab: LabServer, kind: str, url: str, from_url: str | 
     (that page is the lab's /lab/other). Returns the cookies the lab received and the request's tag,
     a fragment of its URL (`tab.reasons_for(tag)` gives Chromium's reasons for the cookies it left off).
     """
-    tag = uuid.uuid4().hex
-    target = with_query(url, tag=tag)
+    return make_requests(tab, lab, [(kind, url)], from_url)[0]
+
+
+def make_requests(
+    tab: Tab, lab: LabServer, requests: list[tuple[str, str]], from_url: str | None
+) -> list[tuple[dict[str, str], str]]:
+    """Several (kind, url) requests from one page at once: one top-level request, or any number of
+    fetch, img and iframe requests (one page load for all of them)."""
+    tags = [uuid.uuid4().hex for _ in requests]
+    targets = [with_query(url, tag=tag) for (_, url), tag in zip(requests, tags)]
+    kinds = [kind for kind, _ in requests]
     if from_url is None:
-        if kind != "navigate":
-            raise ValueError(f"a {kind} request is made by a page: give from_url")
-        tab.goto(target)
+        if kinds != ["navigate"]:
+            raise ValueError("only one navigate request can be typed in the address bar: give from_url")
+        tab.goto(targets[0])
     else:
         origin = "/".join(from_url.split("/")[:3])
-        tab.goto(f"{origin}/lab/other?kind={quote(kind)}&target={quote(target, safe='')}")
-        if kind == "navigate":
+        tab.goto(f"{origin}/lab/other?" + urlencode([pair for kind, target in zip(kinds, targets)
+                                                      for pair in (("kind", kind), ("target", target))]))
+        if kinds == ["navigate"]:
             with tab.page.expect_navigation(wait_until="load"):
                 tab.page.click("#go")
-    if not lab.log.wait_for(lambda: any(hit.query.get("tag") == tag for hit in lab.log.hits), WAIT):
-        raise TimeoutError(f"the {kind} request to {url} never reached the lab")
-    if kind in ("form-get", "form-post"):
+
+    def arrived() -> bool:
+        seen = {hit.query.get("tag") for hit in lab.log.hits}
+        return all(tag in seen for tag in tags)
+
+    if not lab.log.wait_for(arrived, WAIT):
+        raise TimeoutError(f"requests {kinds} from {from_url} never all reached the lab")
+    if set(kinds) & {"form-get", "form-post"}:
         tab.page.wait_for_load_state("load")
-    hit = next(hit for hit in lab.log.hits if hit.query.get("tag") == tag)
-    return dict(hit.cookies), tag
+    hits = {hit.query.get("tag"): hit for hit in lab.log.hits if hit.query.get("tag") in tags}
+    return [(dict(hits[tag].cookies), tag) for tag in tags]
 
 
 EXPERIMENTS = ("xss_experiment", "csrf_experiment", "cross_domain_experiment", "recorded_xss_result",

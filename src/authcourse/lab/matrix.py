@@ -17,6 +17,7 @@ from urllib.parse import urlencode
 from ..cookiemodel import REQUEST_KINDS, Request, Verdict, predict
 
 KINDS = REQUEST_KINDS
+SUBRESOURCES = ("fetch", "fetch-post", "img", "iframe")
 TARGET = "https://bank.test/lab/x/account"
 SAMESITE_COOKIES = (
     "strict=1; SameSite=Strict; Secure; Path=/",
@@ -190,16 +191,29 @@ def run_groups(browser: Any, lab: Any, chosen: list[Group]) -> list[Outcome]:
             shared.close()  # and its connections to the lab, before the lab stops
 
 
+def batches(requests: tuple[Request, ...]) -> list[list[Request]]:
+    """The requests in page loads: each top-level request alone, the others of one page together."""
+    together: dict[str | None, list[Request]] = {}
+    alone = []
+    for request in requests:
+        if request.kind in SUBRESOURCES and request.from_url is not None:
+            together.setdefault(request.from_url, []).append(request)
+        else:
+            alone.append([request])
+    return alone + list(together.values())
+
+
 def run_in_tab(tab: Any, lab: Any, group: Group) -> list[Outcome]:
-    from ..browser import make_request
+    from ..browser import make_requests
 
     tab.goto(lab.localize(set_url(group)))
     jar = tab.stored()
-    results = []
-    for request in group.requests:
-        from_url = lab.localize(request.from_url) if request.from_url else None
-        sent, tag = make_request(tab, lab, request.kind, lab.localize(request.url), from_url)
-        results.append((request, sent, tag))
+    done = {}
+    for batch in batches(group.requests):
+        from_url = lab.localize(batch[0].from_url) if batch[0].from_url else None
+        answers = make_requests(tab, lab, [(r.kind, lab.localize(r.url)) for r in batch], from_url)
+        done.update(zip(batch, answers))
+    results = [(request, *done[request]) for request in group.requests]
     visible: dict[str, list[str]] = {}
     for url in dict.fromkeys(request.url for request in group.requests):
         tab.goto(lab.localize(url))

@@ -99,34 +99,49 @@ async def echo(rest: str, request: Request) -> Response:
     return response
 
 
-@router.get("/other")
-async def other_site(kind: str, target: str) -> HTMLResponse:
-    """A page that makes one request of `kind` to `target`, as a page on another site would."""
+SUBRESOURCE_KINDS = ("fetch", "fetch-post", "img", "iframe")
+
+
+def fragment(kind: str, target: str) -> tuple[str, str]:
+    """The HTML and the script that make one request of `kind` to `target`."""
     if kind not in KINDS:
         raise BadRequest(f"kind must be one of {', '.join(KINDS)}")
     if urlsplit(target).scheme not in ("http", "https"):
         raise BadRequest("target must be an http or https URL")
     url = html.escape(target)
-    js_url = json.dumps(target)
     if kind == "navigate":
-        return page("other", f"<a id=go href=\"{url}\">a link</a>")
+        return f"<a id=go href=\"{url}\">a link</a>", ""
     if kind in ("form-get", "form-post"):
         parts = urlsplit(target)
         fields = parse_qsl(parts.query) if kind == "form-get" else [("to", "mallory"), ("amount", "1000")]
         action = urlunsplit(parts._replace(query="")) if kind == "form-get" else target
         inputs = "".join(f"<input type=hidden name=\"{html.escape(k)}\" value=\"{html.escape(v)}\">" for k, v in fields)
         method = "get" if kind == "form-get" else "post"
-        return page("other", f"<form id=f method={method} action=\"{html.escape(action)}\">{inputs}</form>",
-                    "document.getElementById('f').submit()")
+        return (f"<form id=f method={method} action=\"{html.escape(action)}\">{inputs}</form>",
+                "document.getElementById('f').submit();")
     if kind == "img":
-        return page("other", f"<img id=i src=\"{url}\">")
+        return f"<img src=\"{url}\">", ""
     if kind == "iframe":
-        return page("other", f"<iframe id=i src=\"{url}\"></iframe>")
-    method = "POST" if kind == "fetch-post" else "GET"
+        return f"<iframe src=\"{url}\"></iframe>", ""
     body = ", body: 'to=mallory&amount=1000', headers: {'content-type': 'application/x-www-form-urlencoded'}" \
-        if method == "POST" else ""
-    return page("other", "<p>fetching</p>",
-                f"fetch({js_url}, {{method: '{method}', credentials: 'include', mode: 'no-cors'{body}}})")
+        if kind == "fetch-post" else ""
+    method = "POST" if kind == "fetch-post" else "GET"
+    return "", f"fetch({json.dumps(target)}, {{method: '{method}', credentials: 'include', mode: 'no-cors'{body}}});"
+
+
+@router.get("/other")
+async def other_site(request: Request) -> HTMLResponse:
+    """A page that makes requests (`kind` and `target`, repeated) to another site, as a page there would.
+
+    One top-level request (navigate, form-get, form-post) per page; any number of the others.
+    """
+    kinds, targets = request.query_params.getlist("kind"), request.query_params.getlist("target")
+    if not kinds or len(kinds) != len(targets):
+        raise BadRequest("give kind and target, as many of one as of the other")
+    if len(kinds) > 1 and not set(kinds) <= set(SUBRESOURCE_KINDS):
+        raise BadRequest("a page makes one top-level request, or any number of fetch, img and iframe requests")
+    parts = [fragment(kind, target) for kind, target in zip(kinds, targets)]
+    return page("other", "".join(body for body, _ in parts), "".join(script for _, script in parts))
 
 
 @router.get("/login")
