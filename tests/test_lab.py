@@ -112,3 +112,12 @@ def test_the_live_and_the_recorded_labels_read_the_same_once_sanitized():
     assert "live" in live and "RECORDED" in recorded
     assert sanitize(live + "\nmodel agrees") == sanitize(recorded + "\nmodel agrees") == \
         "Chromium results: <LIVE-OR-RECORDED>\nmodel agrees"
+
+
+def test_without_chromium_no_browser_starts_and_the_chapters_fall_back(monkeypatch):
+    from authcourse.browser import start_browser
+
+    monkeypatch.setenv("AUTHCOURSE_CHROMIUM", "/nonexistent/chromium")
+    assert start_browser() is None
+    monkeypatch.setenv("AUTHCOURSE_CHROMIUM", "/bin/false")  # exists, executable, is no browser
+    assert start_browser() is None

@@ -209,6 +209,17 @@ class Browser:
         self.close()
 
 
+def start_browser() -> Browser | None:
+    """A started Browser, or None where no Chromium is installed or it fails to start (then chapters
+    show recorded results; the browser tests, not the notebooks, insist on a live browser in CI)."""
+    if chromium_path() is None:
+        return None
+    try:
+        return Browser().start()
+    except BrowserUnavailable:
+        return None
+
+
 def with_query(url: str, **params: str) -> str:
     return url + ("&" if "?" in url else "?") + urlencode(params)
 
