@@ -17,6 +17,7 @@ import os
 import shutil
 import tempfile
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -94,6 +95,17 @@ class Tab:
     def script_view(self) -> dict[str, Any]:
         """What a script on the current page sees: `document.cookie` and localStorage."""
         return self.page.evaluate("() => ({cookie: document.cookie, localStorage: {...localStorage}})")
+
+    def reported(self, fragment: str) -> bool:
+        """Whether Chromium has reported the cookies of the request whose URL contains `fragment`."""
+        return any(fragment in url and "/lab/other" not in url and request_id in self.sent_reasons
+                   for request_id, url in self.urls.items())
+
+    def wait_for_reports(self, fragments: list[str], timeout: float = 2.0) -> None:  # seconds
+        """Let DevTools events arrive (they trail the requests) until each request has its report."""
+        deadline = time.monotonic() + timeout
+        while not all(self.reported(fragment) for fragment in fragments) and time.monotonic() < deadline:
+            self.page.wait_for_timeout(20)
 
     def reasons_for(self, fragment: str) -> dict[str, list[str]]:
         """Chromium's reasons for leaving cookies off the request whose URL contains `fragment`."""

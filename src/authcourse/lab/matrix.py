@@ -99,10 +99,12 @@ class Outcome:
 
     @property
     def agrees(self) -> bool:
-        """Stored, sent and visibility agree, and so do the reasons wherever Chromium gave any."""
+        """Stored, sent and visibility agree, and so do the reasons: Chromium names one for every cookie it
+        refuses or leaves off, except an expired one (the model's "Expired")."""
         same = (self.model.stored, self.model.sent, self.model.visible_to_script) == (
             self.chromium.stored, self.chromium.sent, self.chromium.visible_to_script)
-        return same and (not self.chromium.reasons or set(self.chromium.reasons) == set(self.model.reasons))
+        expected = set(self.chromium.reasons) or ({"Expired"} if not self.chromium.sent else set())
+        return same and set(self.model.reasons) == expected
 
 
 def label(request: Request) -> str:
@@ -218,7 +220,7 @@ def run_in_tab(tab: Any, lab: Any, group: Group) -> list[Outcome]:
     for url in dict.fromkeys(request.url for request in group.requests):
         tab.goto(lab.localize(url))
         visible[url] = [part.split("=", 1)[0] for part in tab.script_view()["cookie"].split("; ") if part]
-    tab.page.wait_for_timeout(50)  # let the last DevTools events arrive
+    tab.wait_for_reports([tag for _, _, tag in results])
     outcomes = []
     for request, sent, tag in results:
         blocked = tab.reasons_for(tag)
