@@ -86,6 +86,8 @@ def test_the_collector_keeps_what_arrives_on_the_other_site(lab):
 def test_lab_urls_put_the_port_of_the_scheme(lab):
     assert lab.localize("https://bank.test/lab/x") == f"https://{BANK}:{lab.ports['https']}/lab/x"
     assert lab.localize("http://evil.test/") == f"http://evil.test:{lab.ports['http']}/"
+    assert lab.localize("http://bank.test:8080/x") == f"http://bank.test:{lab.ports['http-alt']}/x"
+    assert len({lab.ports["http"], lab.ports["http-alt"], lab.ports["https"]}) == 3
 
 
 def test_without_chromium_the_experiments_give_the_recorded_result(monkeypatch):
