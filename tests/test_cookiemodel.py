@@ -133,7 +133,8 @@ def test_max_age_and_expires_end_a_cookie():
 
 def test_prefixes_are_checked_when_the_cookie_is_set():
     assert predict(Cookie("__Host-s", "1", secure=True), BANK, Request("navigate", BANK)).sent
-    assert predict("__Host-s=1; Secure; Path=/; Domain=bank.test", BANK, Request("navigate", BANK)).reason == "InvalidPrefix"
+    with_domain = "__Host-s=1; Secure; Path=/; Domain=bank.test"
+    assert predict(with_domain, BANK, Request("navigate", BANK)).reason == "InvalidPrefix"
     assert predict("__Host-s=1; Secure", BANK, Request("navigate", BANK)).reason == "InvalidPrefix"  # no Path=/
     assert predict("__Secure-s=1", BANK, Request("navigate", BANK)).reason == "InvalidPrefix"
     assert predict("__Secure-s=1; Secure", BANK, Request("navigate", BANK)).stored
@@ -151,7 +152,8 @@ def test_the_raw_header_and_the_packages_cookie_give_the_same_verdict():
 
 @pytest.mark.parametrize(
     "cookie, message",
-    [("", "non-empty"), ("novalue", "no name=value"), ("=abc", "no name=value"), ("a=b\nc", "control"), (42, "must be a Cookie")],
+    [("", "non-empty"), ("novalue", "no name=value"), ("=abc", "no name=value"), ("a=b\nc", "control"),
+     (42, "must be a Cookie")],
 )
 def test_a_malformed_cookie_gets_a_clear_error(cookie, message):
     with pytest.raises(CookieModelError, match=message):

@@ -87,7 +87,8 @@ def test_course_map_links_what_exists_and_marks_the_rest_coming(course: Path) ->
     assert any(line.startswith("3. Token-based authentication *(coming)*: ") for line in lines)
     assert any(line.startswith("8. Key takeaways") for line in lines)
     assert "13. [An extra chapter](13-Extra.ipynb)" in lines, "a notebook outside the plan is listed too"
-    assert "- [Exercises on sessions](../exercises/01-Sessions-Exercises.ipynb)" in lines
+    assert "    - [Exercises on sessions](../exercises/01-Sessions-Exercises.ipynb)" in lines, "beside chapter 1"
+    assert lines[lines.index("    - [Exercises on sessions](../exercises/01-Sessions-Exercises.ipynb)") - 1].startswith("1. ")
     assert "](0" not in course_map.split("3. Token-based")[1].split("13.")[0], "only existing notebooks are linked"
 
 

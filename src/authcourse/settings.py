@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, get_args
+from typing import TYPE_CHECKING, Literal, get_args
 
 from .errors import ConfigurationError
 from .passwords import DEFAULT_ROUNDS
@@ -11,6 +11,9 @@ from .refresh import REFRESH_LIFETIME, SHORT_ACCESS_LIFETIME
 from .sessions import ABSOLUTE_TIMEOUT, IDLE_TIMEOUT, TOUCH_INTERVAL
 from .stores import UNKNOWN, Store, is_store_spec
 from .tokens import TOKEN_LIFETIME
+
+if TYPE_CHECKING:
+    from .hooks import Hooks
 
 Mode = Literal["session", "token", "cookie-token"]
 Revocation = Literal["none", "blacklist", "version"]
@@ -32,6 +35,7 @@ class Settings:
     secure_cookies: bool = False  # True behind HTTPS; plain http://127.0.0.1 would drop Secure cookies in httpx
     refresh: bool = False  # token modes: short access tokens renewed at POST /refresh (refresh.py)
     refresh_lifetime: float = REFRESH_LIFETIME  # seconds a refresh-token family lives after login
+    hooks: Hooks | None = None  # your own authenticate/login/logout functions (hooks.py), for exercises
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:

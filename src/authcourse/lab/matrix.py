@@ -57,6 +57,7 @@ ATTRIBUTE_TARGETS = (
     "http://bank.test/lab/x/account",
     "https://bank.test/lab/x/api/deep",
     "https://bank.test/lab/x/apix",
+    "https://bank.test/lab/x/API",
 )
 
 
@@ -144,6 +145,10 @@ def groups() -> tuple[Group, ...]:
               ("sid=tossed; Domain=bank.test; Path=/", "__Host-sid=tossed; Secure; Path=/; Domain=bank.test",
                "__Host-id=tossed; Secure; Path=/"),
               (Request("navigate", TARGET),)),
+        Group("ports", "http://bank.test/lab/x/set", ("strict=1; SameSite=Strict; Path=/",),
+              (Request("fetch", "http://bank.test/lab/x/account", from_url="http://bank.test:8080/lab/other"),
+               Request("form-post", "http://bank.test/lab/x/account", from_url="http://bank.test:8080/lab/other"),
+               Request("navigate", "http://bank.test:8080/lab/x/account"))),
         Group("default-path", "https://bank.test/lab/x/sub/set", ("dp=1",),
               (Request("navigate", TARGET), Request("navigate", "https://bank.test/lab/x/sub/page"))),
         Group("loopback", "http://localhost/lab/x/set",

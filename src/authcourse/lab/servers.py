@@ -2,7 +2,8 @@
 
 The browser reaches it under test host names (bank.test, app.bank.test, evil.test), all mapped
 to 127.0.0.1 inside Chromium; `url("evil.test", "/lab/other")` builds such an address with the
-right port for its scheme. Ports never make a site, so two ports (one per scheme) are all it needs.
+right port for its scheme. Ports never make a site, so one port per scheme would do; a second http
+port (written :8080 in port-less URLs) lets the lab show that.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from .tls import LabCertificate, create_certificate
 
 START_TIMEOUT = 10.0  # seconds
 BANK, SAME_SITE, OTHER_SITE = "bank.test", "app.bank.test", "evil.test"
+LISTENERS = ("http", "https", "http-alt")
+ALT_PORT = 8080  # in port-less URLs, http://host:8080/ means the lab's second http port
 
 
 class LabStartError(RuntimeError):
@@ -65,17 +68,21 @@ class LabServer:
             raise RuntimeError("the lab is not running: call start() first")
         return self.app.state.lab
 
-    def url(self, host: str = BANK, path: str = "/", scheme: str = "https") -> str:
-        """An address of the lab as the browser sees it, e.g. https://evil.test:PORT/lab/other."""
-        if scheme not in self.ports:
-            raise RuntimeError("the lab is not running: call start() first")
-        return f"{scheme}://{host}:{self.ports[scheme]}{path}"
-
     def localize(self, url: str) -> str:
-        """A port-less URL (https://bank.test/x) with the lab's port for its scheme filled in."""
+        """A port-less URL (https://bank.test/x) with the lab's port for its scheme filled in
+        (http://bank.test:8080/x: the lab's second http port)."""
         scheme, rest = url.split("://", 1)
         host, _, path = rest.partition("/")
+        if host.endswith(f":{ALT_PORT}") and scheme == "http":
+            return self.url(host.rsplit(":", 1)[0], "/" + path, "http-alt")
         return self.url(host, "/" + path, scheme)
+
+    def url(self, host: str = BANK, path: str = "/", scheme: str = "https") -> str:
+        """An address of the lab as the browser sees it, e.g. https://evil.test:PORT/lab/other
+        (scheme http-alt: the second http port)."""
+        if scheme not in self.ports:
+            raise RuntimeError("the lab is not running: call start() first")
+        return f"{scheme.split('-')[0]}://{host}:{self.ports[scheme]}{path}"
 
     def start(self) -> LabServer:
         if self._listeners:
@@ -92,15 +99,16 @@ class LabServer:
         self.app = app
         self.certificate = create_certificate()
         try:
-            for scheme in ("http", "https"):
-                self._listen(scheme)
+            for listener in LISTENERS:
+                self._listen(listener)
         except Exception:
             self.stop()
             raise
         return self
 
-    def _listen(self, scheme: str) -> None:
+    def _listen(self, listener: str) -> None:
         assert self.app is not None and self.certificate is not None
+        scheme = listener.split("-")[0]
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("127.0.0.1", 0))
@@ -110,14 +118,14 @@ class LabServer:
         config = uvicorn.Config(self.app, log_config=None, log_level="critical", access_log=False, lifespan="off",
                                 timeout_graceful_shutdown=1, **tls)
         server = QuietServer(config)
-        thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True, name=f"lab-{scheme}")
-        self.ports[scheme] = sock.getsockname()[1]
+        thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True, name=f"lab-{listener}")
+        self.ports[listener] = sock.getsockname()[1]
         self._listeners.append((server, thread, sock))
         thread.start()
         deadline = time.monotonic() + START_TIMEOUT
         while not server.started:
             if not thread.is_alive() or time.monotonic() > deadline:
-                raise LabStartError(f"the lab's {scheme} listener did not start")
+                raise LabStartError(f"the lab's {listener} listener did not start")
             time.sleep(0.001)
 
     def stop(self) -> None:

@@ -1,0 +1,118 @@
+"""Exercise 03: a Bearer-token dependency with one distinct error per way a token can be wrong."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+import jwt
+
+from ...hooks import Hooks
+from ..runtime import Exercise, expect
+from .support import BOB, expect_status, live_server, login, request, shown
+
+MISSING = "No token provided"
+MALFORMED = "Malformed token"
+INVALID = "Invalid token"
+EXPIRED = "Token expired"
+
+
+@contextmanager
+def context(namespace: Mapping[str, Any]) -> Iterator[Any]:
+    secret = namespace["SECRET"]
+    with live_server("token", Hooks(authenticate=namespace["require_token"]), secret=secret) as server:
+        server.secret = secret.encode() if isinstance(secret, str) else secret  # type: ignore[attr-defined]
+        yield server
+
+
+EXERCISE = Exercise("bearer-token", ("require_token", "SECRET"), context=context)
+
+
+def profile(server: Any, authorization: str | None) -> Any:
+    return request(server, "GET", "/api/profile", headers={"Authorization": authorization} if authorization else {})
+
+
+def claims(user_id: int = 1, **changes: Any) -> dict[str, Any]:
+    issued = int(time.time())
+    base = {"sub": str(user_id), "role": "user", "iat": issued, "exp": issued + 3600, "jti": "check"}
+    base.update(changes)
+    return {key: value for key, value in base.items() if value is not None}
+
+
+def signed(server: Any, payload: dict[str, Any], algorithm: str = "HS256") -> str:
+    return jwt.encode(payload, server.secret, algorithm=algorithm)
+
+
+@EXERCISE.case(f"no Authorization header: 401 {MISSING}")
+def missing(server: Any) -> None:
+    expect_status(profile(server, None), 401, MISSING)
+
+
+@EXERCISE.case("a token from /login: 200 and its user")
+def valid(server: Any) -> None:
+    token = login(server, BOB).json()["token"]
+    response = profile(server, f"Bearer {token}")
+    expect_status(response, 200)
+    expect(response.json()["user"]["name"] == "Bob", f"Bob's token, but the profile is {shown(response)}")
+
+
+@EXERCISE.case(f"Bearer not-a-jwt: 401 {MALFORMED}")
+def malformed(server: Any) -> None:
+    expect_status(profile(server, "Bearer not-a-jwt"), 401, MALFORMED)
+
+
+@EXERCISE.case(f"a token whose payload was changed (role admin): 401 {INVALID}")
+def tampered(server: Any) -> None:
+    header, _, signature = login(server).json()["token"].split(".")
+    forged = base64.urlsafe_b64encode(json.dumps(claims(role="admin")).encode()).rstrip(b"=").decode()
+    response = profile(server, f"Bearer {header}.{forged}.{signature}")
+    expect_status(
+        response, 401, INVALID, why="a bad signature is not a malformed token: catch InvalidSignatureError first"
+    )
+
+
+@EXERCISE.case(f"an expired token: 401 {EXPIRED}")
+def expired(server: Any) -> None:
+    token = signed(server, claims(iat=int(time.time()) - 7200, exp=int(time.time()) - 3600))
+    expect_status(profile(server, f"Bearer {token}"), 401, EXPIRED)
+
+
+@EXERCISE.case(f"a token signed with HS512 (its header chose the algorithm): 401 {INVALID}")
+def other_algorithm(server: Any) -> None:
+    token = signed(server, claims(), "HS512")
+    expect_status(
+        profile(server, f"Bearer {token}"), 401, INVALID, why='pin algorithms=["HS256"]; never read it from the token'
+    )
+
+
+@EXERCISE.case(f"a token without exp: 401 {INVALID}", hidden=True)
+def no_exp(server: Any) -> None:
+    token = signed(server, claims(exp=None))
+    expect_status(profile(server, f"Bearer {token}"), 401, INVALID, why='require exp: options={"require": [...]}')
+
+
+@EXERCISE.case("an alg none token: 401", hidden=True)
+def alg_none(server: Any) -> None:
+    token = jwt.encode(claims(role="admin"), None, algorithm="none")
+    response = profile(server, f"Bearer {token}")
+    expect(response.status_code == 401, f"expected 401, got {shown(response)}")
+
+
+@EXERCISE.case(f"a token signed with another secret: 401 {INVALID}", hidden=True)
+def other_secret(server: Any) -> None:
+    token = jwt.encode(claims(), b"another-secret-that-is-32-bytes-long!!", algorithm="HS256")
+    expect_status(profile(server, f"Bearer {token}"), 401, INVALID)
+
+
+@EXERCISE.case(f"Basic credentials instead of a token: 401 {MISSING}", hidden=True)
+def basic(server: Any) -> None:
+    expect_status(profile(server, "Basic YWxpY2U6d29uZGVybGFuZA=="), 401, MISSING)
+
+
+@EXERCISE.case(f"a valid token for a user who does not exist: 401 {INVALID}, never 500", hidden=True)
+def unknown_user(server: Any) -> None:
+    expect_status(profile(server, f"Bearer {signed(server, claims(user_id=999))}"), 401, INVALID)

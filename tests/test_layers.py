@@ -1,0 +1,116 @@
+"""The package's layers: every import points down (or sideways), never up.
+
+A learner reads `authcourse` from the bottom: the auth ideas first, with no web framework in
+them, then the web app, then what runs it, then the course's instruments, then the grader.
+Each module belongs to one layer (`LAYERS`, the same map as the package docstring), and this
+test reads every `import` of `src/authcourse/` (with `ast`, nothing is imported) and fails on
+an arrow that points up, or on a module that no layer names.
+"""
+
+from __future__ import annotations
+
+import ast
+import sys
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[1] / "src" / "authcourse"
+
+# Lowest first. A module may import its own layer and every layer below it.
+LAYERS: list[tuple[str, set[str]]] = [
+    ("foundations", {"clock", "errors", "verified"}),
+    ("stores", {"stores"}),
+    ("auth ideas", {"passwords", "users", "cookies", "sessions", "tokens", "refresh"}),
+    ("web app", {"auth", "refreshauth", "hooks", "settings", "app"}),
+    ("running it", {"server", "redisserver", "pgserver", "fleet"}),
+    ("instruments", {
+        "trace", "browser", "cookiemodel", "experiments", "lab", "comparison", "measure", "requestcost",
+        "denylist", "storetable", "guide", "refreshfigures", "vulnerable", "vulnerablelab", "wordlist", "widgets",
+    }),
+    ("grading", {"grading"}),
+    ("entry points", {"cli", "__main__", "__init__"}),
+]
+# The auth ideas say nothing of the web or of how a server runs: they import none of these
+# (a lock is fine; a server thread, an HTTP client or a browser is not).
+IDEAS_NEVER_IMPORT = {"fastapi", "starlette", "pydantic", "uvicorn", "granian", "httpx", "playwright", "ipywidgets"}
+
+
+def layer_of(top: str) -> int:
+    for number, (_, names) in enumerate(LAYERS):
+        if top in names:
+            return number
+    raise LookupError(top)
+
+
+def top_name(path: Path) -> str:
+    """`stores/redis.py` -> `stores`; `server.py` -> `server`; `__init__.py` -> `__init__`."""
+    parts = path.relative_to(PACKAGE).with_suffix("").parts
+    return parts[0]
+
+
+def imports_of(path: Path) -> list[tuple[str, int]]:
+    """The package modules `path` imports, as (top-level name, line), relative or absolute."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    depth = len(path.relative_to(PACKAGE).parts) - 1  # 0 for a module directly in the package
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            if node.level:
+                ups = node.level - 1
+                if ups < depth:  # inside its own subpackage
+                    continue
+                if ups > depth:
+                    raise AssertionError(f"{path}: import climbs out of the package")
+                names = [node.module.split(".")[0]] if node.module else [alias.name for alias in node.names]
+            elif node.module and node.module.split(".")[0] == "authcourse":
+                parts = node.module.split(".")
+                names = [parts[1]] if len(parts) > 1 else [alias.name for alias in node.names]
+            else:
+                continue
+            found += [(name, node.lineno) for name in names]
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                parts = alias.name.split(".")
+                if parts[0] == "authcourse" and len(parts) > 1:
+                    found.append((parts[1], node.lineno))
+    return found
+
+
+SOURCES = sorted(PACKAGE.rglob("*.py"))
+
+
+def test_every_module_has_a_layer() -> None:
+    unplaced = sorted({top_name(path) for path in SOURCES} - set().union(*(names for _, names in LAYERS)))
+    assert not unplaced, f"add these to LAYERS (and to the package docstring): {unplaced}"
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=lambda path: str(path.relative_to(PACKAGE)))
+def test_imports_point_down(path: Path) -> None:
+    own = layer_of(top_name(path))
+    upward = []
+    for name, line in imports_of(path):
+        if name == "__init__" or name == top_name(path):
+            continue
+        if layer_of(name) > own:
+            upward.append(f"line {line}: {name} ({LAYERS[layer_of(name)][0]})")
+    assert not upward, f"{path.name} ({LAYERS[own][0]}) imports upward: {upward}"
+
+
+@pytest.mark.parametrize("path", [p for p in SOURCES if layer_of(top_name(p)) <= 2], ids=lambda p: p.name)
+def test_the_auth_ideas_import_no_web_framework_and_no_threads(path: Path) -> None:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    used = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+    used |= {node.module.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module and not node.level}
+    assert not used & IDEAS_NEVER_IMPORT, f"{path.name} imports {sorted(used & IDEAS_NEVER_IMPORT)}"
+
+
+def test_the_checker_sees_an_upward_import(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A broken variant: a session module that imports the web app must be caught."""
+    package = tmp_path / "authcourse"
+    package.mkdir()
+    broken = package / "sessions.py"
+    broken.write_text("from .app import create_app\nfrom .stores import Store\n")
+    monkeypatch.setattr(sys.modules[__name__], "PACKAGE", package)
+    with pytest.raises(AssertionError, match="imports upward"):
+        test_imports_point_down(broken)
