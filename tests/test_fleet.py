@@ -157,3 +157,10 @@ def test_a_store_killed_mid_experiment_is_a_clear_error_and_leaves_nothing(redis
         shared.cleanup()
     assert not process_exists(pid)
     assert all(port_is_free(server.port) for server in fleet.servers)
+
+
+@pytest.mark.postgres
+def test_a_fleet_on_postgresql_shares_sessions_too(postgres_url):
+    with Fleet(2, store=postgres_url, bcrypt_rounds=ROUNDS) as fleet, Visitor(fleet.url) as visitor:
+        assert visitor.login().status_code == 200
+        assert [visitor.profile(server.url).status_code for server in fleet.servers] == [200, 200]

@@ -99,3 +99,59 @@ def test_a_redis_that_dies_fails_the_waiting_commands_and_the_next_ones_reconnec
         assert asyncio.run(run()) == ("failed", "PONG")
     finally:
         server.cleanup()
+
+
+
+async def slow_redis(delays: list[float]) -> asyncio.Server:
+    """A stand-in Redis on a free port that answers each read with +PONG after the next delay."""
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            for delay in delays:
+                if not await reader.read(1024):
+                    break
+                await asyncio.sleep(delay)
+                writer.write(b"+PONG\r\n")
+                await writer.drain()
+        finally:
+            writer.transport.abort()  # also when the test's loop ends while this still sleeps
+
+    return await asyncio.start_server(handle, "127.0.0.1", 0)
+
+
+def test_a_command_sent_after_an_idle_spell_is_not_taken_for_a_silent_redis(monkeypatch):
+    from authcourse.stores import resp
+
+    monkeypatch.setattr(resp, "REPLY_TIMEOUT", 0.2)
+
+    async def run() -> list:
+        server = await slow_redis([0, 0.1, 0])
+        client = PipelinedRedis("127.0.0.1", server.sockets[0].getsockname()[1])
+        try:
+            replies = [await client.execute("PING")]
+            await asyncio.sleep(0.15)  # idle; the watchdog looks 0.2 s after the first write
+            replies.append(await client.execute("PING"))  # answered 0.1 s later: not silent
+            return replies
+        finally:
+            client.close()
+            server.close()
+
+    assert asyncio.run(run()) == ["PONG", "PONG"]
+
+
+def test_a_redis_that_stops_answering_fails_the_waiting_command_after_the_timeout(monkeypatch):
+    from authcourse.stores import resp
+
+    monkeypatch.setattr(resp, "REPLY_TIMEOUT", 0.2)
+
+    async def run() -> None:
+        server = await slow_redis([2.0])
+        client = PipelinedRedis("127.0.0.1", server.sockets[0].getsockname()[1])
+        try:
+            await client.execute("PING")
+        finally:
+            client.close()
+            server.close()
+
+    with pytest.raises(redis.TimeoutError, match="no reply"):
+        asyncio.run(run())

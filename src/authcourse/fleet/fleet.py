@@ -54,9 +54,9 @@ class Fleet:
             if self.shared is None:
                 self.shared, self._own_shared = SharedStore("fakeredis").start(), True
             return self.shared.url
-        if self.store_kind.startswith("redis://"):
-            return self.store_kind
-        raise ValueError(f"unknown fleet store {self.store_kind!r}: use memory, fakeredis, shared or a redis:// URL")
+        if "://" in self.store_kind:
+            return self.store_kind  # redis://, postgresql://, mongodb://: one store all servers reach
+        raise ValueError(f"unknown fleet store {self.store_kind!r}: use memory, fakeredis, shared or a URL")
 
     def _secrets(self) -> list[str]:
         if self.secret_kind == "shared":

@@ -34,7 +34,8 @@ def add_parser(commands: argparse._SubParsersAction) -> None:  # noqa: SLF001 - 
     )
     fleet.add_argument("--servers", type=int, default=3, help="how many `authcourse serve` processes (1-10, default 3)")
     fleet.add_argument("--store", default="shared",
-                       help="redis://HOST:PORT/DB (a Redis all servers reach), redis (a throwaway redis-server), "
+                       help="redis://HOST:PORT/DB (a Redis all servers reach; postgresql:// works too), "
+                            "redis (a throwaway redis-server), "
                             "shared (fakeredis's TCP server in this process, the default); memory or fakeredis "
                             "give every server its own store, to see what breaks")
     fleet.add_argument("--balancer", choices=("builtin", "nginx"), default="builtin")
@@ -88,8 +89,8 @@ def run(args: argparse.Namespace) -> int:
             store = shared.url
         else:
             store = args.store
-            if store.startswith(("redis://", "rediss://", "unix://")):
-                open_store(store).close()  # an unreachable Redis stops us here, clearly
+            if "://" in store:
+                open_store(store).close()  # an unreachable store stops us here, clearly
         env = dict(os.environ, **{SECRET_ENV: secret})
         urls = []
         for _ in range(args.servers):

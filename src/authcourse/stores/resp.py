@@ -122,6 +122,8 @@ class _Connection(asyncio.Protocol):
     def send(self, *commands: tuple[Any, ...]) -> list[asyncio.Future[Reply]]:
         if self.closed:
             raise redis.ConnectionError("connection to Redis closed")
+        if not self.waiting:
+            self.last_reply = self.loop.time()  # the reply clock starts when something waits, not before
         futures = []
         for command in commands:
             self.outgoing.append(encode(command))
