@@ -18,8 +18,8 @@ def test_the_success_chart_has_one_line_per_configuration_and_the_one_over_n_gui
 
 
 def test_the_revocation_chart_has_a_bar_per_scheme_red_where_it_never_revoked():
-    rows = [RevocationResult("session", "sessions", True, 0.004, 1, 120.0, ""),
-            RevocationResult("jwt-none", "plain JWT", False, 86000.0, 0, 3.0, "")]
+    rows = [RevocationResult("session", "sessions", True, 0.004, 1, 1, 120.0, ""),
+            RevocationResult("jwt-none", "plain JWT", False, 86000.0, 0, 0, 3.0, "")]
     left, right = plot_revocation(rows).axes
     assert [bar.get_width() for bar in left.patches] == [0.004, 86000.0]
     assert [bar.get_facecolor()[:3] for bar in left.patches][1] == (0.8392156862745098, 0.15294117647058825,

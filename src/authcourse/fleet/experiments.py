@@ -196,6 +196,7 @@ class RevocationResult:
     label: str
     revoked_everywhere: bool  # the stolen credential failed on every server within the window
     seconds_to_revoke: float  # measured; where never revoked, the credential's remaining lifetime
+    rounds: int  # rounds of asking every server until all refused (0: they never did)
     store_reads_per_request: int  # store round trips one authenticated request costs
     microseconds_per_request: float  # authenticate(), measured in process against the fleet's store
     note: str
@@ -233,7 +234,9 @@ def _race(fleet: Fleet, scheme: Scheme, window: float, cost_repeats: int) -> Rev
             raise FleetError(f"{scheme.label}: revoking answered {revoke.status_code} {revoke.text[:200]}")
         started = time.perf_counter()
         refused: set[str] = set()
+        rounds = 0
         while time.perf_counter() - started < window:
+            rounds += 1
             for server in fleet.servers:
                 if server.url not in refused and attacker.profile(server.url).status_code == 401:
                     refused.add(server.url)
@@ -242,7 +245,8 @@ def _race(fleet: Fleet, scheme: Scheme, window: float, cost_repeats: int) -> Rev
         elapsed = time.perf_counter() - started
     everywhere = len(refused) == len(fleet.servers)
     seconds = elapsed if everywhere else _lifetime_left(fleet.servers[0], attacker.header)
-    return RevocationResult(scheme.key, scheme.label, everywhere, seconds, reads, micros, scheme.note)
+    return RevocationResult(scheme.key, scheme.label, everywhere, seconds, rounds if everywhere else 0, reads, micros,
+                            scheme.note)
 
 
 def _lifetime_left(server: CourseServer, header: dict[str, str]) -> float:
