@@ -155,3 +155,30 @@ def test_a_redis_that_stops_answering_fails_the_waiting_command_after_the_timeou
 
     with pytest.raises(redis.TimeoutError, match="no reply"):
         asyncio.run(run())
+
+
+def test_commands_whose_connection_is_lost_are_sent_once_more_on_a_new_one():
+    accepted: list[int] = []
+
+    async def run() -> str:
+        async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            accepted.append(1)
+            try:
+                await reader.read(1024)
+                if len(accepted) > 1:  # the first connection is dropped unanswered, the second one answers
+                    writer.write(b"+PONG\r\n")
+                    await writer.drain()
+                    await reader.read(1024)
+            finally:
+                writer.transport.abort()
+
+        server = await asyncio.start_server(handle, "127.0.0.1", 0)
+        client = PipelinedRedis("127.0.0.1", server.sockets[0].getsockname()[1])
+        try:
+            return await client.execute("PING")
+        finally:
+            client.close()
+            server.close()
+
+    assert asyncio.run(run()) == "PONG"
+    assert len(accepted) == 2

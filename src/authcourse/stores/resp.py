@@ -216,8 +216,17 @@ class PipelinedRedis:
 
     async def execute_many(self, *commands: tuple[Any, ...]) -> list[Reply]:
         """Send commands back to back (one write); their replies in order. A command's error is raised."""
-        connection = await self._connection()
-        replies = [await future for future in connection.send(*commands)]
+        for attempt in (1, 2):
+            connection = await self._connection()
+            try:
+                replies = [await future for future in connection.send(*commands)]
+                break
+            except redis.ConnectionError:
+                # The connection was lost under the commands: once more on a new one, as redis-py
+                # retries a command whose connection failed. A Redis that cannot be reached fails
+                # the reconnect itself, and one that stays silent fails with TimeoutError, no retry.
+                if attempt == 2 or not connection.closed:
+                    raise
         for reply in replies:
             if isinstance(reply, redis.ResponseError):
                 raise reply
