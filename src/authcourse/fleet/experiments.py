@@ -21,7 +21,7 @@ import httpx
 from starlette.requests import Request
 
 from ..server import CourseServer
-from ..stores import Store
+from ..stores import Store, fakeredis_store
 from .client import DEMO_LOGIN, Visitor, check_gateway, credential_header
 from .fleet import Fleet, FleetError, draw_secret
 from .sharedstore import SharedStore
@@ -313,9 +313,12 @@ class LoadResult:
 def under_load(clients: int = 200, servers: int = 4, *, profiles: int = 3, users: int = 50, balancer: str = "builtin",
                store_url: str | None = None, timeout: float = 120.0) -> LoadResult:
     """`clients` at once through the balancer to `servers` session servers on one shared store: each logs
-    in as one of `users`, reads its profile `profiles` times, logs out, and checks its old cookie is refused."""
+    in as one of `users`, reads its profile `profiles` times, logs out, and checks its old cookie is refused.
+
+    Without `store_url` the servers share one fakeredis store object in this process (the servers are
+    threads here); with it, a Redis they each reach over TCP."""
     result = LoadResult(clients, servers)
-    store = store_url or "shared"
+    store: str | Store = store_url or fakeredis_store()
     with Fleet(servers, mode="session", store=store, secret="shared", balancer=balancer, bcrypt_rounds=ROUNDS) as fleet:
         accounts = [(f"user{i}@load.test", f"password-{i}") for i in range(users)]
         for server in fleet.servers:  # the same users, in the same order: the same ids on every server

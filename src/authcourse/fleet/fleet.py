@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from ..server import CourseServer
+from ..stores import Store
 from .balancer import BuiltinBalancer, open_balancer
 from .sharedstore import SharedStore
 
@@ -28,8 +29,9 @@ def draw_secret() -> str:
 class Fleet:
     """`with Fleet(4, mode="session", store="shared") as fleet: fleet.url` is the balancer's URL."""
 
-    def __init__(self, servers: int = 3, *, mode: str = "session", revocation: str = "none", store: str = "shared",
-                 secret: str = "shared", balancer: str = "builtin", **settings: Any) -> None:
+    def __init__(self, servers: int = 3, *, mode: str = "session", revocation: str = "none",
+                 store: str | Store = "shared", secret: str = "shared", balancer: str = "builtin",
+                 **settings: Any) -> None:
         if not 1 <= servers <= 32:
             raise ValueError("a fleet has 1 to 32 servers")
         self.size = servers
@@ -47,7 +49,9 @@ class Fleet:
             raise RuntimeError("the fleet is not running: call start() first")
         return self.balancer.url
 
-    def _store_spec(self) -> str:
+    def _store_spec(self) -> str | Store:
+        if isinstance(self.store_kind, Store):
+            return self.store_kind  # one store object for every server of this process
         if self.store_kind in ("memory", "fakeredis"):
             return self.store_kind  # one of its own per server
         if self.store_kind == "shared":
