@@ -182,3 +182,23 @@ def test_commands_whose_connection_is_lost_are_sent_once_more_on_a_new_one():
 
     assert asyncio.run(run()) == "PONG"
     assert len(accepted) == 2
+
+
+@pytest.mark.redis
+def test_a_lost_connection_leaves_no_pending_task_behind(redis_server):
+    server = RedisServer().start()
+    client = PipelinedRedis("127.0.0.1", server.port)
+
+    async def run() -> int:
+        await client.execute("PING")
+        server.stop(kill=True)
+        with pytest.raises(redis.ConnectionError):
+            await client.execute("PING")
+        await asyncio.sleep(0.01)
+        return len([task for task in asyncio.all_tasks() if task is not asyncio.current_task()])
+
+    try:
+        assert asyncio.run(run()) == 0
+    finally:
+        client.close()
+        server.cleanup()

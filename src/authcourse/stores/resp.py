@@ -95,6 +95,8 @@ class _Connection(asyncio.Protocol):
         self.closed = True
         if self.watchdog is not None:
             self.watchdog.cancel()
+        if self.guard is not None and not self.guard.done():
+            self.guard.cancel()  # its work is done; a pending task left behind would be logged when collected
         while self.waiting:
             future = self.waiting.popleft()
             if not future.done():
