@@ -73,16 +73,20 @@ def config_id(config: tuple[str, str]) -> str:
     return "-".join(config)
 
 
+def require(found: object, message: str) -> None:
+    """Skip a test when what it needs is missing (`found` is None); fail it when CI is set, where it must run."""
+    if found is None:
+        if os.environ.get("CI"):
+            pytest.fail(f"{message}; CI is set, so tests that need it must run", pytrace=False)
+        pytest.skip(message)
+
+
 # A real Redis, once per run -------------------------------------------------------------------
 
 
 @pytest.fixture(scope="session")
 def redis_server() -> Iterator[RedisServer]:
-    if redisserver.redis_server_binary() is None:
-        message = "redis-server not installed (apt-get install redis-server)"
-        if os.environ.get("CI"):
-            pytest.fail(f"{message}; CI is set, so tests that need it must run", pytrace=False)
-        pytest.skip(message)
+    require(redisserver.redis_server_binary(), "redis-server not installed (apt-get install redis-server)")
     server = RedisServer().start()
     yield server
     server.cleanup()
@@ -103,11 +107,7 @@ def redis_url(redis_server: RedisServer) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[PostgresServer]:
-    if postgres_bin_dir() is None:
-        message = "PostgreSQL not installed (apt-get install postgresql)"
-        if os.environ.get("CI"):
-            pytest.fail(f"{message}; CI is set, so tests that need it must run", pytrace=False)
-        pytest.skip(message)
+    require(postgres_bin_dir(), "PostgreSQL not installed (apt-get install postgresql)")
     server = PostgresServer().start()
     yield server
     server.cleanup()
@@ -344,9 +344,5 @@ def nginx_binary() -> str:
     from authcourse.fleet import nginx_binary as find
 
     binary = find()
-    if binary is None:
-        message = "nginx not installed (apt-get install nginx)"
-        if os.environ.get("CI"):
-            pytest.fail(f"{message}; CI is set, so tests that need it must run", pytrace=False)
-        pytest.skip(message)
+    require(binary, "nginx not installed (apt-get install nginx)")
     return binary

@@ -6,7 +6,6 @@ CI is set); tests/test_cookiemodel.py checks the model against the recorded resu
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from dataclasses import asdict, replace
 
@@ -19,17 +18,14 @@ from authcourse.experiments import (
 )
 from authcourse.lab.matrix import Outcome, cases, load_recorded, run_matrix
 from authcourse.lab.servers import BANK, LabServer
+from conftest import require
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    if chromium_path() is None:
-        message = "chromium not installed (apt-get install chromium, or set AUTHCOURSE_CHROMIUM)"
-        if os.environ.get("CI"):
-            pytest.fail(f"{message}; CI is set, so the browser tests must run", pytrace=False)
-        pytest.skip(message)
+    require(chromium_path(), "chromium not installed (apt-get install chromium, or set AUTHCOURSE_CHROMIUM)")
     with Browser() as chromium:
         yield chromium
 

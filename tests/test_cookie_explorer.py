@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
 
 import pytest
 
 from authcourse.browser import Browser, chromium_path
 from authcourse.lab.servers import LabServer
 from authcourse.widgets.cookie_explorer import CookieExplorer, cookie_header, explore_cookie
+from conftest import require
 
 
 def test_the_header_lists_only_the_attributes_chosen():
@@ -49,10 +49,7 @@ def test_the_widget_shows_a_clear_message_for_input_it_cannot_judge():
 
 @pytest.mark.browser
 def test_the_widget_runs_the_case_in_chromium():
-    if chromium_path() is None:
-        if os.environ.get("CI"):
-            pytest.fail("chromium not installed; CI is set, so the browser tests must run", pytrace=False)
-        pytest.skip("chromium not installed (apt-get install chromium)")
+    require(chromium_path(), "chromium not installed (apt-get install chromium, or set AUTHCOURSE_CHROMIUM)")
     with Browser() as browser, LabServer() as lab:
         explorer = CookieExplorer(browser, lab)
         explorer.same_site.value = "Lax"

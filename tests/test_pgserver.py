@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-import os
 
 import psycopg
 import pytest
 
 from authcourse.pgserver import PostgresServer, postgres_bin_dir
+from conftest import require
 
 pytestmark = pytest.mark.postgres
 
 
 @pytest.fixture
 def own_server():
-    if postgres_bin_dir() is None:
-        if os.environ.get("CI"):
-            pytest.fail("PostgreSQL not installed; CI is set, so tests that need it must run", pytrace=False)
-        pytest.skip("PostgreSQL not installed (apt-get install postgresql)")
+    require(postgres_bin_dir(), "PostgreSQL not installed (apt-get install postgresql)")
     server = PostgresServer()
     yield server
     server.cleanup()

@@ -92,6 +92,16 @@ def grade(args: argparse.Namespace) -> int:
     return 0
 
 
+def refuse_to_start(error: ConfigurationError | OSError, args: argparse.Namespace) -> int:
+    """Say why the server cannot start; the exit code: 2 for a bad setup, 1 for a port that is taken."""
+    if isinstance(error, ConfigurationError):
+        print(f"authcourse: {error}", file=sys.stderr)
+        return 2
+    reason = (error.strerror or str(error)).lower()
+    print(f"authcourse: cannot listen on {args.host}:{args.port}: {reason}", file=sys.stderr)
+    return 1
+
+
 def serve(args: argparse.Namespace) -> int:
     if args.vulnerable:
         return serve_vulnerable(args)
@@ -113,12 +123,8 @@ def serve(args: argparse.Namespace) -> int:
         load_secret(settings.secret)  # refuse a weak AUTHCOURSE_SECRET here, not in the worker,
         open_store(settings.store).close()  # and an unreachable store
         port = check_port(args.host, args.port)
-    except ConfigurationError as error:
-        print(f"authcourse: {error}", file=sys.stderr)
-        return 2
-    except OSError as error:
-        print(f"authcourse: cannot listen on {args.host}:{args.port}: {(error.strerror or str(error)).lower()}", file=sys.stderr)
-        return 1
+    except (ConfigurationError, OSError) as error:
+        return refuse_to_start(error, args)
     refresh = ", refresh tokens at POST /refresh" if settings.refresh else ""
     print(f"authcourse mini-server: mode {settings.mode}, revocation {settings.revocation}, store {settings.store_name}{refresh}")
     print(f"  listening on http://{args.host}:{port}   (Ctrl-C to stop)")
@@ -156,12 +162,8 @@ def serve_vulnerable(args: argparse.Namespace) -> int:
     try:
         vulnerable_require_loopback(args.host)
         port = check_port(args.host, args.port)
-    except ConfigurationError as error:
-        print(f"authcourse: {error}", file=sys.stderr)
-        return 2
-    except OSError as error:
-        print(f"authcourse: cannot listen on {args.host}:{args.port}: {(error.strerror or str(error)).lower()}", file=sys.stderr)
-        return 1
+    except (ConfigurationError, OSError) as error:
+        return refuse_to_start(error, args)
     print(WARNING, file=sys.stderr)
     print("authcourse VULNERABLE JWT lab (chapter 11): doors unverified, alg, weak-secret, kid, jwk, jku, audience, hardened")
     print(f"  listening on http://{args.host}:{port}   (Ctrl-C to stop)")
