@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import httpx
@@ -52,6 +53,32 @@ def test_the_builtin_balancer_sends_each_request_to_the_next_server(make_server)
         for _ in range(6):  # one kept-alive connection: the choice is per request, not per connection
             assert client.get("/health").status_code == 200
         assert balancer.counts == [2, 2, 2]
+
+
+def test_the_builtin_balancer_never_sends_a_request_twice():
+    """An upstream that reads a POST, acts on it and hangs up without answering: one POST, a 502."""
+    received = []
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def hang_up_after_reading() -> None:
+        while True:
+            try:
+                connection, _ = listener.accept()
+            except OSError:  # the listener was closed: the test is over
+                return
+            with connection:
+                received.append(connection.recv(65536).split(b" ", 1)[0])
+
+    threading.Thread(target=hang_up_after_reading, daemon=True).start()
+    upstream = f"http://127.0.0.1:{listener.getsockname()[1]}"
+    try:
+        with BuiltinBalancer([upstream]) as balancer, httpx.Client(base_url=balancer.url) as client:
+            response = client.post("/logout")
+    finally:
+        listener.close()
+    assert response.status_code == 502, response.text
+    assert "Bad gateway" in response.json()["error"]
+    assert received == [b"POST"], "the balancer sent the POST again after the server had read it"
 
 
 def test_a_balancer_with_no_server_is_refused():

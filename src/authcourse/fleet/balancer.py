@@ -96,12 +96,7 @@ class BuiltinBalancer:
         assert self._client is not None
         body = await request.body()
         try:
-            try:
-                answer = await self._client.request(request.method, target, headers=headers, content=body)
-            except (httpx.ReadError, httpx.RemoteProtocolError, httpx.WriteError):
-                # A kept-alive connection the server closed as we reused it: once more on a new one,
-                # as nginx does for a cached upstream connection.
-                answer = await self._client.request(request.method, target, headers=headers, content=body)
+            answer = await self._client.request(request.method, target, headers=headers, content=body)
         except httpx.HTTPError as error:
             why = f"{error.__class__.__name__}: {error}"
             response: Response = JSONResponse({"error": f"Bad gateway: {upstream} did not answer ({why})"}, 502)
@@ -116,9 +111,10 @@ class BuiltinBalancer:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
-                # Idle connections are dropped after 1 s, before the servers' own 5 s keep-alive ends
-                # them: otherwise a request can go out on a connection the server is just closing.
-                limits = httpx.Limits(max_connections=256, keepalive_expiry=1.0)
+                # A new connection to the server for every request, as nginx does unless told to keep
+                # upstream connections alive: a kept-alive connection the server closes just as it is
+                # reused fails the request, and a POST cannot safely be sent twice (a login, a logout).
+                limits = httpx.Limits(max_connections=256, max_keepalive_connections=0)
                 self._client = httpx.AsyncClient(timeout=10, limits=limits)
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
