@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import threading
 
 import pytest
 
@@ -61,3 +63,71 @@ def test_wait_for_outside_run_bridged_is_refused():
     with pytest.raises(RuntimeError, match="only possible inside run_bridged"):
         wait_for(awaitable)
     awaitable.close()
+
+
+def test_a_greenlet_is_reused_once_its_call_is_over_and_carries_nothing_over():
+    from greenlet import getcurrent
+
+    seen = contextvars.ContextVar("seen", default="unset")
+
+    def plain(value: str) -> tuple[int, str]:
+        before = seen.get()
+        seen.set(value)  # set inside the call: must not leak into the next one
+        wait_for(asyncio.sleep(0))
+        return id(getcurrent()), before
+
+    async def one_after_another() -> list[tuple[int, str]]:
+        return [await run_bridged(plain, "first"), await run_bridged(plain, "second")]
+
+    (first_id, first_seen), (second_id, second_seen) = asyncio.run(one_after_another())
+    assert first_id == second_id  # the same greenlet, started once
+    assert (first_seen, second_seen) == ("unset", "unset")
+
+
+def test_the_plain_code_sees_the_callers_context_variables():
+    request_id = contextvars.ContextVar("request_id")
+
+    async def handler(value: str) -> str:
+        request_id.set(value)
+        return await run_bridged(request_id.get)
+
+    async def two() -> list[str]:
+        return await asyncio.gather(handler("a"), handler("b"))
+
+    assert asyncio.run(two()) == ["a", "b"]
+
+
+def test_a_greenlet_whose_call_failed_or_was_cancelled_serves_the_next_call():
+    def plain(action: str) -> str:
+        wait_for(asyncio.sleep(0.5 if action == "wait" else 0))
+        if action == "fail":
+            raise ValueError("boom")
+        return action
+
+    async def run() -> list[str]:
+        results = []
+        with pytest.raises(ValueError):
+            await run_bridged(plain, "fail")
+        task = asyncio.ensure_future(run_bridged(plain, "wait"))
+        await asyncio.sleep(0.01)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        results.append(await run_bridged(plain, "ok"))
+        results.append(await run_bridged(plain, "ok again"))
+        return results
+
+    assert asyncio.run(run()) == ["ok", "ok again"]
+
+
+def test_each_thread_has_its_own_greenlets():
+    # Notebooks run one server per thread: a greenlet can only be switched to in its own thread.
+    def plain(x: int) -> int:
+        return wait_for(asyncio.sleep(0, result=x))
+
+    results: list[int] = []
+    threads = [threading.Thread(target=lambda i=i: results.append(asyncio.run(run_bridged(plain, i)))) for i in range(4)]
+    for thread in threads:
+        thread.start()
+        thread.join()
+    assert asyncio.run(run_bridged(plain, 9)) == 9 and sorted(results) == [0, 1, 2, 3]
