@@ -1,4 +1,4 @@
-"""PipelinedRedis: RESP2 encoding and parsing, pipelining, and failures as redis-py's errors."""
+"""PipelinedRedis: replies as they come off the network, pipelining, and failures as redis-py's errors."""
 
 from __future__ import annotations
 
@@ -8,38 +8,44 @@ import pytest
 import redis
 
 from authcourse.redisserver import RedisServer, free_port
-from authcourse.stores.resp import PipelinedRedis, _Incomplete, encode, parse
+from authcourse.stores.resp import PipelinedRedis, _Connection
 
 
-def test_a_command_is_encoded_as_an_array_of_bulk_strings():
-    wire = b"*5\r\n$3\r\nSET\r\n$1\r\nk\r\n$3\r\nv\xc3\xa9\r\n$2\r\nPX\r\n$4\r\n1500\r\n"
-    assert encode(("SET", "k", "vé", "PX", 1500)) == wire
+def replies_of(*chunks: bytes, commands: int = 2) -> list:
+    """Send `commands` GETs on a connection with no socket, feed it `chunks` as the server's bytes."""
+
+    async def run() -> list:
+        connection = _Connection(asyncio.get_running_loop())
+        futures = connection.send(*[("GET", f"k{i}") for i in range(commands)])
+        for chunk in chunks:
+            connection.data_received(chunk)
+        return [f.result() if f.done() and not f.exception() else f.exception() if f.done() else "waiting"
+                for f in futures]
+
+    return asyncio.run(run())
 
 
-@pytest.mark.parametrize(
-    ("wire", "reply"),
-    [
-        (b"+OK\r\n", "OK"),
-        (b":-2\r\n", -2),
-        (b"$-1\r\n", None),
-        (b"$5\r\nhe\r\no\r\n", "he\r\no"),
-        (b"*2\r\n$1\r\na\r\n:3\r\n", ["a", 3]),
-        (b"*-1\r\n", None),
-    ],
-)
-def test_each_kind_of_reply_is_parsed(wire, reply):
-    assert parse(bytearray(wire), 0) == (reply, len(wire))
+def test_replies_cut_anywhere_by_the_network_resolve_in_order():
+    wire = b"$5\r\nhe\r\no\r\n*2\r\n$1\r\na\r\n:3\r\n$-1\r\n:-2\r\n"
+    whole = replies_of(wire, commands=4)
+    assert whole == ["he\r\no", ["a", 3], None, -2]
+    for cut in range(1, len(wire)):
+        assert replies_of(wire[:cut], wire[cut:], commands=4) == whole
 
 
-def test_an_error_reply_becomes_a_response_error():
-    error, _ = parse(bytearray(b"-WRONGTYPE Operation against a key\r\n"), 0)
-    assert isinstance(error, redis.ResponseError) and str(error).startswith("WRONGTYPE")
+def test_a_reply_not_all_there_keeps_its_command_waiting():
+    assert replies_of(b"+OK\r\n$5\r\nhel") == ["OK", "waiting"]
 
 
-@pytest.mark.parametrize("wire", [b"$5\r\nhel", b"*2\r\n:1\r\n", b"+O"])
-def test_a_reply_cut_short_is_incomplete(wire):
-    with pytest.raises(_Incomplete):
-        parse(bytearray(wire), 0)
+def test_an_error_reply_becomes_a_response_error_for_its_command_only():
+    first, second = replies_of(b"-WRONGTYPE Operation against a key\r\n+OK\r\n")
+    assert isinstance(first, redis.ResponseError) and str(first).startswith("WRONGTYPE")
+    assert second == "OK"
+
+
+def test_bytes_that_are_not_redis_protocol_fail_every_waiting_command():
+    replies = replies_of(b"HTTP/1.1 400 Bad Request\r\n")
+    assert all(isinstance(r, redis.ConnectionError) and "cannot read Redis's reply" in str(r) for r in replies)
 
 
 @pytest.mark.redis
