@@ -419,3 +419,22 @@ def test_a_refresh_token_is_not_an_access_token(api):
     _, token = login(api)
     credential = Credential(api.mode, token)
     assert_error(api.profile(credential), 401, "Invalid or expired token")
+
+
+@pytest.mark.redis
+def test_on_a_real_redis_racing_refreshes_have_one_winner_without_holding_the_loop(make_server, make_api):
+    # Inside requests a real Redis is reached through the loop's pipelined connection, which
+    # every request shares: the compare-and-set must be one command (a script), not WATCH/MULTI.
+    server = make_server("token", refresh=True, store="redis")
+    api = make_api(server)
+    _, token = login(api)
+    sent: list[str] = []
+    blocking: list[str] = []
+    pipelined, client = server.store.pipelined, server.store.client
+    original = pipelined.execute_many
+    pipelined.execute_many = lambda *commands: (sent.extend(c[0] for c in commands), original(*commands))[1]
+    client.pipeline = lambda *a, **k: blocking.append("pipeline")  # type: ignore[method-assign]
+    with ThreadPoolExecutor(8) as pool:
+        statuses = sorted(pool.map(lambda _: refresh(api, token).status_code, range(8)))
+    assert statuses == [200] + [401] * 7, statuses
+    assert "EVAL" in sent and blocking == []

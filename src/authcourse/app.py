@@ -209,7 +209,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> FastAPI:
 
         @app.post("/refresh")
         async def refresh(request: Request) -> JSONResponse:
-            return auth.refresh(request)
+            return await store.run(auth.refresh, request)
 
     @app.get("/api/admin")
     async def admin(principal: Authenticated) -> JSONResponse:

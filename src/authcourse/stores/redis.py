@@ -16,6 +16,14 @@ from .resp import PipelinedRedis
 
 T = TypeVar("T")
 
+# KEYS[1] = key; ARGV = expected, new value, TTL in ms (0: none). 1 if it was set, 0 if not.
+COMPARE_AND_SET = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+if ARGV[3] == '0' then redis.call('SET', KEYS[1], ARGV[2])
+else redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3]) end
+return 1
+"""
+
 
 class RedisStore(Store):
     """Redis through redis-py: a real server by URL, or fakeredis in this process.
@@ -97,6 +105,11 @@ class RedisStore(Store):
         return sorted(self.client.scan_iter(match=pattern, count=1000))
 
     def compare_and_set(self, key: str, expected: str, value: str, ttl: float | None = None) -> bool:
+        if self._on_loop():
+            # One command, so other requests' commands on the shared connection cannot come
+            # between the read and the write: Redis runs a script atomically.
+            expiry = 0 if ttl is None else max(1, int(ttl * 1000))
+            return self._execute("EVAL", COMPARE_AND_SET, 1, key, expected, value, expiry) == 1
         # WATCH makes EXEC fail if any client touched the key since: optimistic, no lock held.
         with self.client.pipeline() as pipe:
             try:
