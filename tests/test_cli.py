@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import gc
+import json
 import os
 import signal
 import socket
@@ -9,12 +12,13 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import asdict
 from pathlib import Path
 
 import httpx
 import pytest
 
-from authcourse import CourseServer, cli
+from authcourse import CourseServer, Settings, cli, create_app
 from authcourse.redisserver import free_port
 from conftest import ALICE, BOB, MESSAGES, ROUNDS, SECRET, TLS, assert_error
 
@@ -413,3 +417,82 @@ def test_an_unreachable_database_is_refused_with_a_clear_message(capsys, url, me
     assert cli.main(["serve", "--store", url.format(port=port)]) == 2
     err = capsys.readouterr().err
     assert err.startswith("authcourse: ") and message.format(port=port) in err
+
+
+# The worker's garbage collector settings (cli.tune_garbage_collector) ------------------------------
+
+
+async def asgi_request(app, method: str, path: str, headers: dict[str, str], body: bytes = b"") -> tuple[int, list, bytes]:
+    """One request straight into the ASGI app, with nothing of an HTTP client's own around it."""
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method, "scheme": "http",
+             "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
+             "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()],
+             "client": ("127.0.0.1", 50000), "server": ("127.0.0.1", 80)}
+    messages = [{"type": "http.request", "body": body, "more_body": False}]
+    reply: dict = {"body": b""}
+
+    async def receive() -> dict:
+        return messages.pop() if messages else {"type": "http.disconnect"}
+
+    async def send(message: dict) -> None:
+        if message["type"] == "http.response.start":
+            reply.update(status=message["status"], headers=message["headers"])
+        else:
+            reply["body"] += message.get("body", b"")
+
+    await app(scope, receive, send)
+    return reply["status"], reply["headers"], reply["body"]
+
+
+@pytest.mark.parametrize(
+    ("mode", "revocation", "store"),
+    [("session", "none", "memory"), ("session", "none", "fakeredis"), ("token", "blacklist", "fakeredis"),
+     pytest.param("session", "none", "redis", marks=pytest.mark.redis),
+     pytest.param("token", "blacklist", "redis", marks=pytest.mark.redis)],
+)
+def test_requests_leave_no_cyclic_garbage_for_the_collector_to_find(request, mode, revocation, store):
+    # What makes it sound to collect less often in the worker: a request frees all it made by
+    # reference counting alone, including requests that waited for a real Redis, and refusals.
+    url = request.getfixturevalue("redis_url") if store == "redis" else store
+    app = create_app(Settings(mode=mode, revocation=revocation, store=url, bcrypt_rounds=ROUNDS))
+    login = json.dumps({"email": ALICE[0], "password": ALICE[1]}).encode()
+    forged = {"cookie": "sid=forged", "authorization": "Bearer x.y.z"}
+
+    async def scenario() -> int:
+        status, headers, body = await asgi_request(app, "POST", "/login", {"content-type": "application/json"}, login)
+        assert status == 200
+        cookie = next((v.decode().split(";")[0] for k, v in headers if k == b"set-cookie"), None)
+        credential = {"cookie": cookie} if cookie else {"authorization": f"Bearer {json.loads(body)['token']}"}
+        for _ in range(20):  # the first calls fill caches that live on
+            await asgi_request(app, "GET", "/api/profile", credential)
+            await asgi_request(app, "GET", "/api/profile", forged)
+        gc.collect()
+        gc.disable()
+        try:
+            for _ in range(200):
+                assert (await asgi_request(app, "GET", "/api/profile", credential))[0] == 200
+                assert (await asgi_request(app, "GET", "/api/profile", forged))[0] == 401
+                assert (await asgi_request(app, "GET", "/health", {}))[0] == 200
+            return gc.collect()
+        finally:
+            gc.enable()
+
+    try:
+        assert asyncio.run(scenario()) == 0
+    finally:
+        app.state.store.close()
+
+
+def test_the_worker_freezes_what_it_built_and_collects_the_young_generation_less_often(monkeypatch):
+    settings = Settings(mode="token", bcrypt_rounds=ROUNDS)
+    monkeypatch.setenv(cli.WORKER_SETTINGS_ENV, json.dumps(asdict(settings)))
+    monkeypatch.setattr(cli.sys, "platform", "not-linux")  # no prctl(PR_SET_PDEATHSIG) on the test process
+    before = gc.get_threshold()
+    try:
+        app = cli.worker_app()
+        assert gc.get_threshold()[0] == cli.YOUNG_COLLECTION_EVERY
+        assert gc.get_freeze_count() > 10_000  # the app and all it imported
+        app.state.store.close()
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*before)

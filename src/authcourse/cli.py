@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import ctypes
+import gc
 import json
 import os
 import signal
@@ -33,6 +34,8 @@ from .users import DEMO_USERS
 
 WORKER_SETTINGS_ENV = "AUTHCOURSE_SERVE_SETTINGS"  # how `serve` hands its settings to the worker process
 VULNERABLE_ROUNDS_ENV = "AUTHCOURSE_VULNERABLE_ROUNDS"  # how `serve --vulnerable` hands the work factor down
+# Allocations between two young-generation collections in the worker (Python's default: 700).
+YOUNG_COLLECTION_EVERY = 10_000
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -213,7 +216,25 @@ def worker_app() -> FastAPI:
         # killed outright (kill -9), the kernel sends this worker SIGTERM too, so no orphaned
         # server keeps the port. PR_SET_PDEATHSIG is option 1 of prctl(2).
         ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)
-    return create_app(Settings(**json.loads(os.environ[WORKER_SETTINGS_ENV])))
+    app = create_app(Settings(**json.loads(os.environ[WORKER_SETTINGS_ENV])))
+    tune_garbage_collector()
+    return app
+
+
+def tune_garbage_collector() -> None:
+    """Spare the server's requests most of the cyclic garbage collector's work.
+
+    A request that waits for Redis is still alive when a collection runs, so its objects move to
+    the older generations, and those are collected by walking every object there, the app's own
+    included. Measured under wrk (real Redis, 32 connections), that made a profile request cost
+    the worker about 1.5 times as much CPU as with the collector off. A request leaves no cyclic
+    garbage behind (tests/test_cli.py counts it), so collections find little to free anyway:
+    freeze what exists now (the app, built once, lives as long as the process) and collect the
+    young generation every 10,000 allocations instead of 700. Memory stays bounded: whatever
+    cycles an error leaves are still collected.
+    """
+    gc.freeze()
+    gc.set_threshold(YOUNG_COLLECTION_EVERY, *gc.get_threshold()[1:])
 
 
 def main(argv: list[str] | None = None) -> int:
