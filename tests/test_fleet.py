@@ -191,3 +191,20 @@ def test_a_fleet_on_postgresql_shares_sessions_too(postgres_url):
     with Fleet(2, store=postgres_url, bcrypt_rounds=ROUNDS) as fleet, Visitor(fleet.url) as visitor:
         assert visitor.login().status_code == 200
         assert [visitor.profile(server.url).status_code for server in fleet.servers] == [200, 200]
+
+
+LEFT_RUNNING = {
+    "redis": "from authcourse.redisserver import RedisServer\nserver = RedisServer().start()\nprint(server.pid, server.port)",
+    "nginx": ("from authcourse.fleet import NginxBalancer\nbalancer = NginxBalancer(['http://127.0.0.1:9']).start()\n"
+              "print(balancer.pid, balancer.port)"),
+}
+
+
+@pytest.mark.parametrize("kind", [pytest.param("redis", marks=pytest.mark.redis), pytest.param("nginx", marks=pytest.mark.nginx)])
+def test_a_server_left_running_stops_when_python_exits(request, kind):
+    # A notebook that started one and never stopped it, then a kernel restart: nothing stays behind.
+    request.getfixturevalue("redis_server" if kind == "redis" else "nginx_binary")  # skip or require
+    out = subprocess.run([sys.executable, "-c", LEFT_RUNNING[kind]], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    pid, port = map(int, out.stdout.split())
+    assert not process_exists(pid) and port_is_free(port)

@@ -12,6 +12,7 @@ import socket
 import subprocess
 import tempfile
 import time
+import weakref
 
 import redis
 
@@ -32,6 +33,17 @@ def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket() as sock:
         sock.bind((host, 0))
         return sock.getsockname()[1]
+
+
+def end_process(process: subprocess.Popen, timeout: float = 10.0) -> None:
+    """Stop a server process we started: SIGTERM, then SIGKILL if it has not exited in `timeout` s."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout)
 
 
 class RedisServer:
@@ -66,6 +78,9 @@ class RedisServer:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
+        # Stopped when Python exits (a kernel restart) even if nobody called stop(): no stray
+        # redis-server keeps its port. Only `kill -9` of Python itself leaves it running.
+        self._finalizer = weakref.finalize(self, end_process, self._process)
         client = redis.Redis(port=self.port, socket_connect_timeout=0.2)
         deadline = time.monotonic() + START_TIMEOUT
         try:
@@ -84,11 +99,12 @@ class RedisServer:
     def stop(self, *, kill: bool = False) -> None:
         """Stop the server; with `persistent=True` its data survives until `cleanup()`."""
         if self._process is not None:
+            self._finalizer.detach()
             if kill:
                 self._process.kill()
+                self._process.wait(10)
             else:
-                self._process.terminate()
-            self._process.wait(10)
+                end_process(self._process)
             self._process = None
 
     def restart(self) -> RedisServer:

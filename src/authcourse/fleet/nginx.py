@@ -14,10 +14,11 @@ import socket
 import subprocess
 import tempfile
 import time
+import weakref
 from collections.abc import Sequence
 from pathlib import Path
 
-from ..redisserver import free_port
+from ..redisserver import end_process, free_port
 from .balancer import BalancerError
 
 START_TIMEOUT = 10.0  # seconds
@@ -102,6 +103,8 @@ class NginxBalancer:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
         )
+        # Stopped when Python exits (a kernel restart) even if nobody called stop().
+        self._finalizer = weakref.finalize(self, end_process, self.process, STOP_TIMEOUT)
         deadline = time.monotonic() + START_TIMEOUT
         while True:
             try:
@@ -117,13 +120,8 @@ class NginxBalancer:
     def stop(self) -> None:
         """Stop nginx (its master and worker) and remove its folder; safe to call twice."""
         if self.process is not None:
-            if self.process.poll() is None:
-                self.process.terminate()  # SIGTERM: nginx's fast shutdown
-                try:
-                    self.process.wait(STOP_TIMEOUT)
-                except subprocess.TimeoutExpired:
-                    self.process.kill()
-                    self.process.wait(STOP_TIMEOUT)
+            self._finalizer.detach()
+            end_process(self.process, STOP_TIMEOUT)  # SIGTERM: nginx's fast shutdown
             if self.process.stderr is not None:
                 self.process.stderr.close()
             self.process = None
