@@ -194,3 +194,11 @@ def test_a_weak_secret_in_the_environment_is_refused(monkeypatch):
 
 def test_32_bytes_counted_in_utf8_are_enough():
     assert load_secret("é" * 16) == "é".encode() * 16
+
+
+def test_extra_claims_add_to_the_token_and_cannot_replace_what_the_service_sets(tokens):
+    claims = tokens.decode_token(tokens.create_access_token(7, "user", extra_claims={"fam": "abc"}))
+    assert claims["fam"] == "abc" and claims["sub"] == "7"
+    for name, value in [("exp", 2**40), ("sub", "1"), ("role", "admin"), ("jti", "fixed"), ("ver", 99), ("iat", 0)]:
+        with pytest.raises(ValueError, match=f"may not set {name}"):
+            tokens.create_access_token(7, "user", extra_claims={name: value})

@@ -89,7 +89,11 @@ class TokenService:
     def create_access_token(
         self, user_id: int, role: str, *, version: int | None = None, extra_claims: dict[str, Any] | None = None
     ) -> str:
-        """A signed token: who (`sub`, `role`), when (`iat`, `exp`), which one (`jti`), plus `extra_claims`."""
+        """A signed token: who (`sub`, `role`), when (`iat`, `exp`), which one (`jti`), plus `extra_claims`.
+
+        `extra_claims` add to these, never replace them: a caller cannot stretch `exp` or change
+        `sub` through them (ValueError).
+        """
         issued_at = int(now())
         claims: dict[str, Any] = {
             "sub": str(user_id),
@@ -100,6 +104,9 @@ class TokenService:
         }
         if version is not None:
             claims["ver"] = version
+        overriding = sorted(set(extra_claims or {}) & {*claims, "ver", "nbf", "iss", "aud"})
+        if overriding:
+            raise ValueError(f"extra_claims may not set {', '.join(overriding)}: the token service sets those")
         claims.update(extra_claims or {})
         return jwt.encode(claims, self._secret, algorithm=ALGORITHM)
 
