@@ -222,6 +222,7 @@ def test_racing_rotations_have_one_winner_on_every_store(make_store, name):
 def test_refresh_shortens_access_tokens_to_fifteen_minutes_unless_told():
     assert Settings(mode="token", refresh=True).token_lifetime == SHORT_ACCESS_LIFETIME == 900
     assert Settings(mode="token", refresh=True, token_lifetime=60).token_lifetime == 60
+    assert Settings(mode="token", refresh=True, token_lifetime=24 * 3600).token_lifetime == 24 * 3600  # asked for
     assert Settings(mode="token").token_lifetime == 24 * 3600
 
 

@@ -28,7 +28,7 @@ class Settings:
     store: str | Store = "fakeredis"  # memory | fakeredis | a redis, postgresql, mongodb, mongomock URL | a Store
     secret: str | bytes | None = None  # None: $AUTHCOURSE_SECRET, else random per process
     bcrypt_rounds: int = DEFAULT_ROUNDS
-    token_lifetime: float = TOKEN_LIFETIME  # seconds
+    token_lifetime: float | None = None  # seconds; None: 24 h, or 15 min with refresh (always a number once made)
     idle_timeout: float = IDLE_TIMEOUT  # seconds
     absolute_timeout: float = ABSOLUTE_TIMEOUT  # seconds
     touch_interval: float = TOUCH_INTERVAL  # seconds
@@ -50,14 +50,14 @@ class Settings:
             raise ConfigurationError(f"unknown store {self.store!r}: {UNKNOWN}")
         if not 4 <= self.bcrypt_rounds <= 31:
             raise ConfigurationError(f"bcrypt_rounds must be between 4 and 31, not {self.bcrypt_rounds}")
+        if self.token_lifetime is None:
+            # Refresh tokens exist so that access tokens can be short: 15 minutes unless told otherwise.
+            object.__setattr__(self, "token_lifetime", SHORT_ACCESS_LIFETIME if self.refresh else TOKEN_LIFETIME)
         for name in ("token_lifetime", "idle_timeout", "absolute_timeout", "touch_interval", "refresh_lifetime"):
             if getattr(self, name) <= 0:
                 raise ConfigurationError(f"{name} must be a positive number of seconds")
         if self.refresh and self.mode == "session":
             raise ConfigurationError("refresh tokens go with the token modes; a session is renewed by using it")
-        if self.refresh and self.token_lifetime == TOKEN_LIFETIME:
-            # Refresh tokens exist so that access tokens can be short: 15 minutes unless told otherwise.
-            object.__setattr__(self, "token_lifetime", SHORT_ACCESS_LIFETIME)
 
     @property
     def store_name(self) -> str:
