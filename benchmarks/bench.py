@@ -5,7 +5,7 @@
     .venv/bin/python benchmarks/bench.py --quick    # a smoke run (about 1 minute)
     REPS=5 DURATION=10 WARMUP=2 .venv/bin/python benchmarks/bench.py   # the peer's own settings
 
-Prints one progress line per measurement, then the tables and the targets of issue 2 as
+Prints one progress line per measurement, then the tables and the targets of issues 2 and 8 as
 PASS/FAIL lines. Raw results, the transcript and a chart go to benchmarks/results/.
 See benchmarks/README.md for how to read them.
 """
@@ -429,7 +429,7 @@ def summarize(args, env, targets, rows, micro, bytes_rows, login_rows, starts, o
                            f"{s['cold_first_start_ms']:.0f}", s["threads_left"]] for s in starts]))
         say()
     checks = report.checks(res, starts)
-    say("Targets (issue 2, 'Figures to reach'):")
+    say("Targets (issue 2's 'Figures to reach', and issue 8's real-Redis rows):")
     for verdict, text in checks:
         say(f"  {verdict}  {text}")
     say()
