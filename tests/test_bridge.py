@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import threading
+import weakref
 
 import pytest
 
@@ -131,3 +132,30 @@ def test_each_thread_has_its_own_greenlets():
         thread.start()
         thread.join()
     assert asyncio.run(run_bridged(plain, 9)) == 9 and sorted(results) == [0, 1, 2, 3]
+
+
+def test_an_idle_greenlet_keeps_nothing_of_the_call_it_ran():
+    class Result:
+        pass
+
+    class Failure(Exception):
+        pass
+
+    def plain(fail: bool) -> Result:
+        wait_for(asyncio.sleep(0))
+        if fail:
+            raise Failure()
+        return Result()
+
+    async def run() -> list[object]:
+        alive = []
+        result = weakref.ref(await run_bridged(plain, False))
+        alive.append(result())  # checked before the next call reuses the greenlet
+        try:
+            await run_bridged(plain, True)
+        except Failure as error:
+            failure = weakref.ref(error)
+        alive.append(failure())
+        return alive
+
+    assert asyncio.run(run()) == [None, None]

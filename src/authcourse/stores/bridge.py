@@ -31,17 +31,21 @@ class _Bridged(greenlet):
 
     def __init__(self, parent: greenlet) -> None:
         super().__init__(self._work, parent)
+        self.outcome: tuple[bool, Any] | None = None  # (True, result) or (False, error), until taken
 
     def _work(self, function: Callable[..., Any], args: tuple[Any, ...]) -> None:
         while True:
             try:
-                outcome = (True, function(*args))
+                self.outcome = (True, function(*args))
             except GreenletExit:
                 raise  # the greenlet is being collected: let it end
             except BaseException as error:  # noqa: BLE001 - every error goes back to the awaiting caller
-                outcome = (False, error)
+                self.outcome = (False, error)
             function = args = None  # type: ignore[assignment] # hold nothing while idle
-            function, args = self.parent.switch(("done", outcome))
+            function, args = self.parent.switch(_DONE)
+
+
+_DONE = object()  # what a bridged greenlet hands back when its function has returned or raised
 
 
 class _Idle(threading.local):
@@ -62,7 +66,7 @@ def wait_for(awaitable: Awaitable[T]) -> T:
     current = getcurrent()
     if not isinstance(current, _Bridged):
         raise RuntimeError("wait_for() is only possible inside run_bridged()")
-    return current.parent.switch(("wait", awaitable))
+    return current.parent.switch(awaitable)
 
 
 async def run_bridged(function: Callable[..., T], *args: Any) -> T:
@@ -75,18 +79,22 @@ async def run_bridged(function: Callable[..., T], *args: Any) -> T:
     child = idle.pop() if idle else _Bridged(here)
     child.parent = here
     child.gr_context = contextvars.copy_context()
-    kind, value = child.switch(function, args)
-    while kind == "wait":
+    request = child.switch(function, args)
+    while request is not _DONE:
         try:
-            answer = await value
+            answer = await request
         except BaseException:  # noqa: BLE001 - the error goes back into the code that waited for it
-            kind, value = child.throw(*sys.exc_info())
+            request = child.throw(*sys.exc_info())
         else:
-            kind, value = child.switch(answer)
+            request = child.switch(answer)
+    assert child.outcome is not None
+    (ok, result), child.outcome = child.outcome, None
     child.gr_context = None
     if len(idle) < MAX_IDLE:
         idle.append(child)
-    ok, result = value
     if not ok:
-        raise result
+        try:
+            raise result
+        finally:
+            del result  # else: error -> its traceback -> this frame -> error, a cycle only the collector frees
     return result
