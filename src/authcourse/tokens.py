@@ -106,7 +106,7 @@ class TokenService:
             claims["ver"] = version
         overriding = sorted(set(extra_claims or {}) & {*claims, "ver", "nbf", "iss", "aud"})
         if overriding:
-            raise ValueError(f"extra_claims may not set {', '.join(overriding)}: the token service sets those")
+            raise ValueError(f"extra_claims may not set {', '.join(overriding)}: registered claims are the token service's to set")
         claims.update(extra_claims or {})
         return jwt.encode(claims, self._secret, algorithm=ALGORITHM)
 

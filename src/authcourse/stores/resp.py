@@ -9,7 +9,7 @@ The protocol itself (RESP2, which every Redis speaks) is hiredis's, the C parser
 
 Why not `redis.asyncio`? It takes a connection from a pool for every command and sends
 commands one by one; measured under load, a read through it cost the server about 50 µs of
-CPU against about 10 µs here (benchmarks/README.md).
+CPU against about 10 µs here (README.md, "Benchmarks").
 """
 
 from __future__ import annotations
