@@ -253,7 +253,7 @@ class Redis:
     """authcourse's RedisServer, plus the pid we need for CPU accounting."""
 
     def __init__(self) -> None:
-        from authcourse.redisserver import RedisServer
+        from authcourse.realservers.redis import RedisServer
 
         self.server = RedisServer().start()
 

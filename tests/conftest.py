@@ -24,9 +24,9 @@ import redis
 
 from authcourse import CourseServer, Store, open_store
 from authcourse.cookies import Cookie
-from authcourse import redisserver
-from authcourse.redisserver import RedisServer
-from authcourse.pgserver import PostgresServer, postgres_bin_dir
+from authcourse.realservers import redis as redisserver
+from authcourse.realservers.redis import RedisServer
+from authcourse.realservers.postgres import PostgresServer, postgres_bin_dir
 from authcourse.stores.postgres import TABLE as POSTGRES_TABLE
 
 # One TLS context for every test client: httpx otherwise builds one per client (about 30 ms).

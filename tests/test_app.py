@@ -23,7 +23,7 @@ from authcourse import (
 )
 from authcourse.sessions import session_key, user_sessions_key
 from authcourse.tokens import denylist_key, token_version_key
-from authcourse.redisserver import free_port
+from authcourse.realservers.redis import free_port
 from conftest import (
     ALICE,
     BOB,

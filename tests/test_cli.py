@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 from authcourse import CourseServer, Settings, cli, create_app
-from authcourse.redisserver import free_port
+from authcourse.realservers.redis import free_port
 from conftest import ALICE, BOB, MESSAGES, ROUNDS, SECRET, TLS, assert_error
 
 SCRIPT = Path(sys.executable).with_name("authcourse")  # the console script, as a workshop runs it

@@ -1,4 +1,4 @@
-"""Tests for authcourse.comparison: each row of the lesson's table, measured against live servers."""
+"""Tests for authcourse.instruments.comparison: each row of the lesson's table, measured against live servers."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from dataclasses import replace
 
 import pytest
 
-from authcourse import comparison
-from authcourse.comparison import CostResult, Row, comparison_table
-from authcourse.measure import Timing
+from authcourse.instruments import comparison
+from authcourse.instruments.comparison import CostResult, Row, comparison_table
+from authcourse.instruments.measure import Timing
 
 
 def timing(label: str, median: float) -> Timing:
@@ -101,7 +101,7 @@ def test_the_table_has_one_line_per_row_and_escapes_pipes() -> None:
 
 
 def test_the_browser_rows_come_from_the_browser_labs_results() -> None:
-    experiments = pytest.importorskip("authcourse.experiments")
+    experiments = pytest.importorskip("authcourse.browserlab.experiments")
     csrf, xss = experiments.recorded_csrf_results(), experiments.recorded_xss_result()
     cross_domain = experiments.recorded_cross_domain_result()
     rows = comparison.browser_rows(csrf, xss, cross_domain)

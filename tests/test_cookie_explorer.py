@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from authcourse.browser import Browser, chromium_path
-from authcourse.lab.servers import LabServer
+from authcourse.browserlab.browser import Browser, chromium_path
+from authcourse.browserlab.servers import LabServer
 from authcourse.widgets.cookie_explorer import CookieExplorer, cookie_header, explore_cookie
 from conftest import require
 

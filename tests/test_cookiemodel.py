@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from authcourse.cookies import Cookie
-from authcourse.cookiemodel import REQUEST_KINDS, CookieModelError, Request, SetCookie, predict, registrable_domain
+from authcourse.browserlab.cookiemodel import REQUEST_KINDS, CookieModelError, Request, SetCookie, predict, registrable_domain
 
 BANK = "https://bank.test/"
 EVIL = "https://evil.test/"
@@ -182,7 +182,7 @@ def test_an_impossible_request_gets_a_clear_error(build, message):
 
 
 def test_the_matrix_has_every_samesite_value_for_every_request_kind_in_every_context():
-    from authcourse.lab.matrix import cases
+    from authcourse.browserlab.matrix import cases
 
     found = cases()
     assert len(found) >= 60
@@ -197,7 +197,7 @@ def test_the_matrix_has_every_samesite_value_for_every_request_kind_in_every_con
 
 
 def test_the_model_agrees_with_every_case_recorded_in_chromium():
-    from authcourse.lab.matrix import recorded_outcomes
+    from authcourse.browserlab.matrix import recorded_outcomes
 
     outcomes = recorded_outcomes()
     assert len(outcomes) >= 60

@@ -1,4 +1,4 @@
-"""Tests for authcourse.denylist: entry sizes, and the re-spelled twin of a token."""
+"""Tests for authcourse.instruments.denylist: entry sizes, and the re-spelled twin of a token."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import jwt
 import pytest
 
 from authcourse import MemoryStore, fakeredis_store, redis_store
-from authcourse.denylist import decode_base64url, entry_size, reencode_signature, spare_bits
+from authcourse.instruments.denylist import decode_base64url, entry_size, reencode_signature, spare_bits
 from authcourse.tokens import TokenService, denylist_key
 
 SECRET = b"a-denylist-test-secret-of-32-bytes!!"

@@ -194,7 +194,7 @@ def test_a_fleet_on_postgresql_shares_sessions_too(postgres_url):
 
 
 LEFT_RUNNING = {
-    "redis": "from authcourse.redisserver import RedisServer\nserver = RedisServer().start()\nprint(server.pid, server.port)",
+    "redis": "from authcourse.realservers.redis import RedisServer\nserver = RedisServer().start()\nprint(server.pid, server.port)",
     "nginx": ("from authcourse.fleet import NginxBalancer\nbalancer = NginxBalancer(['http://127.0.0.1:9']).start()\n"
               "print(balancer.pid, balancer.port)"),
 }

@@ -1,4 +1,4 @@
-"""Tests for authcourse.guide and its form, authcourse.widgets.decision_guide."""
+"""Tests for authcourse.instruments.guide and its form, authcourse.widgets.decision_guide."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from authcourse.guide import CLIENTS, EVIDENCE, Case, recommend
+from authcourse.instruments.guide import CLIENTS, EVIDENCE, Case, recommend
 from authcourse.widgets.decision_guide import DecisionGuide
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"

@@ -7,8 +7,8 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from authcourse.experiments import recorded_xss_result, xss_experiment
-from authcourse.lab.servers import BANK, OTHER_SITE, LabServer
+from authcourse.browserlab.experiments import recorded_xss_result, xss_experiment
+from authcourse.browserlab.servers import BANK, OTHER_SITE, LabServer
 
 
 @pytest.fixture(scope="module")
@@ -103,7 +103,7 @@ def test_the_live_and_the_recorded_labels_read_the_same_once_sanitized():
 
     from nbval.plugin import get_sanitize_patterns
 
-    from authcourse.lab.matrix import Observation
+    from authcourse.browserlab.matrix import Observation
 
     rules = get_sanitize_patterns((Path(__file__).resolve().parents[1] / "notebooks" / "sanitize.cfg").read_text())
 
@@ -119,7 +119,7 @@ def test_the_live_and_the_recorded_labels_read_the_same_once_sanitized():
 
 
 def test_without_chromium_no_browser_starts_and_the_chapters_fall_back(monkeypatch):
-    from authcourse.browser import start_browser
+    from authcourse.browserlab.browser import start_browser
 
     monkeypatch.setenv("AUTHCOURSE_CHROMIUM", "/nonexistent/chromium")
     assert start_browser() is None

@@ -23,11 +23,8 @@ LAYERS: list[tuple[str, set[str]]] = [
     ("stores", {"stores"}),
     ("auth ideas", {"passwords", "users", "cookies", "sessions", "tokens", "refresh"}),
     ("web app", {"auth", "refreshauth", "hooks", "settings", "app"}),
-    ("running it", {"server", "redisserver", "pgserver", "fleet"}),
-    ("instruments", {
-        "trace", "browser", "cookiemodel", "experiments", "lab", "comparison", "measure", "requestcost",
-        "denylist", "storetable", "guide", "refreshfigures", "vulnerable", "vulnerablelab", "wordlist", "widgets",
-    }),
+    ("running it", {"server", "realservers", "fleet"}),
+    ("instruments", {"instruments", "widgets", "browserlab", "vulnerable"}),
     ("grading", {"grading"}),
     ("entry points", {"cli", "__main__", "__init__"}),
 ]

@@ -1,8 +1,8 @@
-"""Tests for authcourse.measure: timings come with their spread; comparisons need a clear gap."""
+"""Tests for authcourse.instruments.measure: timings come with their spread; comparisons need a clear gap."""
 
 from __future__ import annotations
 
-from authcourse.measure import Timing, compare, time_per_call
+from authcourse.instruments.measure import Timing, compare, time_per_call
 
 
 def timing(median: float) -> Timing:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from authcourse.pgserver import PostgresServer, postgres_bin_dir
+from authcourse.realservers.postgres import PostgresServer, postgres_bin_dir
 from conftest import require
 
 pytestmark = pytest.mark.postgres

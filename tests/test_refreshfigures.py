@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from authcourse.refreshfigures import Spread, measure_refresh_figures
+from authcourse.instruments.refreshfigures import Spread, measure_refresh_figures
 
 
 def test_a_stolen_access_token_outlives_logout_by_its_lifetime_and_a_stolen_refresh_token_does_not():

@@ -1,10 +1,10 @@
-"""Tests for authcourse.requestcost: what one authenticated request does to the store, per mode."""
+"""Tests for authcourse.instruments.requestcost: what one authenticated request does to the store, per mode."""
 
 from __future__ import annotations
 
 import pytest
 
-from authcourse.requestcost import lookup_cost, measure_request_cost, verify_cost
+from authcourse.instruments.requestcost import lookup_cost, measure_request_cost, verify_cost
 
 
 @pytest.mark.parametrize(

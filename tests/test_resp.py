@@ -7,7 +7,7 @@ import asyncio
 import pytest
 import redis
 
-from authcourse.redisserver import RedisServer, free_port
+from authcourse.realservers.redis import RedisServer, free_port
 from authcourse.stores.resp import PipelinedRedis, _Connection
 
 

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from authcourse import CourseServer, ServerStartError
-from authcourse.redisserver import free_port
+from authcourse.realservers.redis import free_port
 from conftest import ALICE, ROUNDS, TLS, assert_error
 
 

@@ -13,7 +13,7 @@ import pytest
 import redis
 
 from authcourse import ConfigurationError, MemoryStore, StoreError, fakeredis_store, later, open_store
-from authcourse.redisserver import free_port
+from authcourse.realservers.redis import free_port
 from authcourse.stores import MongoStore, PostgresStore
 from conftest import STORES, fresh_mongomock_url
 

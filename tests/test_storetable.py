@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from authcourse.storetable import StoreRow, StoreTable, load_rows, measure_table, save_rows
+from authcourse.instruments.storetable import StoreRow, StoreTable, load_rows, measure_table, save_rows
 from conftest import fresh_mongomock_url
 
 
@@ -46,7 +46,7 @@ def test_a_postgres_store_is_shared_and_survives_both_restarts(postgres_server):
 
 @pytest.mark.redis
 def test_a_redis_without_persistence_loses_sessions_when_it_restarts():
-    from authcourse.redisserver import RedisServer
+    from authcourse.realservers.redis import RedisServer
 
     with RedisServer(persistent=False) as redis:
         table = measure_table([dict(store="Redis", measured_on="redis-server", spec=redis.url,

@@ -1,4 +1,4 @@
-"""Tests for authcourse.trace: the recorder, the watched store and the two renderings."""
+"""Tests for authcourse.instruments.trace: the recorder, the watched store and the two renderings."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from authcourse import CourseServer, MemoryStore
-from authcourse.trace import (
+from authcourse.instruments.trace import (
     Diagram,
     Recorder,
     WatchedStore,

@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from authcourse import ConfigurationError, TokenService, load_secret
-from authcourse.vulnerable import (
+from authcourse.vulnerable.doors import (
     VULNERABLE_WEAK_SECRET,
     VulnerableFenceError,
     VulnerableTokenError,
@@ -35,14 +35,14 @@ from authcourse.vulnerable import (
     vulnerable_decode_without_verifying,
     vulnerable_is_loopback_url,
 )
-from authcourse.vulnerablelab import (
+from authcourse.vulnerable.jwtlab import (
     LAB_AUDIENCE,
     LAB_DOORS,
     VULNERABLE_DOORS,
     VulnerableLabServer,
     vulnerable_require_loopback,
 )
-from authcourse.wordlist import candidate_secrets
+from authcourse.vulnerable.wordlist import candidate_secrets
 from conftest import ALICE, SECRET
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -438,7 +438,7 @@ def plant_and_login(server) -> tuple[httpx.Response, str]:
 
 
 def test_the_naive_login_hands_the_planted_session_to_the_attacker():
-    from authcourse.vulnerablelab import VulnerableFixationServer
+    from authcourse.vulnerable.jwtlab import VulnerableFixationServer
 
     with VulnerableFixationServer(bcrypt_rounds=4) as server:
         login, seen = plant_and_login(server)
@@ -453,7 +453,7 @@ def test_our_login_issues_a_new_id_and_the_planted_one_dies(make_server):
 
 
 def test_the_fixation_server_refuses_to_listen_outside_loopback():
-    from authcourse.vulnerablelab import VulnerableFixationServer
+    from authcourse.vulnerable.jwtlab import VulnerableFixationServer
 
     with pytest.raises(ConfigurationError):
         VulnerableFixationServer(host="0.0.0.0")

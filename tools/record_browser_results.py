@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Run the browser lab in Chromium and write what it did to src/authcourse/lab/recorded/.
+"""Run the browser lab in Chromium and write what it did to src/authcourse/browserlab/recorded/.
 
 Machines without a browser show these recorded results (clearly labelled) instead of live ones;
 tests/test_browser.py checks them against the live browser wherever Chromium is installed.
@@ -14,10 +14,10 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
-from authcourse.browser import Browser
-from authcourse.experiments import csrf_experiment, cross_domain_experiment, xss_experiment
-from authcourse.lab.matrix import RECORDED, run_matrix, to_record
-from authcourse.lab.servers import LabServer
+from authcourse.browserlab.browser import Browser
+from authcourse.browserlab.experiments import csrf_experiment, cross_domain_experiment, xss_experiment
+from authcourse.browserlab.matrix import RECORDED, run_matrix, to_record
+from authcourse.browserlab.servers import LabServer
 
 COMMAND = "python tools/record_browser_results.py"
 FOLDER = Path(__file__).resolve().parent.parent / "src" / "authcourse" / "lab" / "recorded"

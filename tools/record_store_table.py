@@ -4,7 +4,7 @@
     .venv/bin/python tools/record_store_table.py --mongodb mongodb://127.0.0.1:27017/authcourse
 
 Starts a throwaway redis-server (append-only) and PostgreSQL where installed, measures each row
-as the chapter does (authcourse.storetable) and writes notebooks/data/store-table.json, each row
+as the chapter does (authcourse.instruments.storetable) and writes notebooks/data/store-table.json, each row
 labelled with the machine and the date. Chapter 2 shows a recorded row, so labelled, for any
 store it cannot run itself. Debian packages no MongoDB server: give --mongodb to record a real one.
 """
@@ -15,9 +15,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from authcourse.pgserver import PostgresServer, postgres_bin_dir
-from authcourse.redisserver import RedisServer, redis_server_binary
-from authcourse.storetable import StoreTable, load_rows, measure_table, save_rows
+from authcourse.realservers.postgres import PostgresServer, postgres_bin_dir
+from authcourse.realservers.redis import RedisServer, redis_server_binary
+from authcourse.instruments.storetable import StoreTable, load_rows, measure_table, save_rows
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "notebooks" / "data" / "store-table.json"

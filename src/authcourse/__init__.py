@@ -46,7 +46,7 @@ from .stores import (
     redis_store,
 )
 from .tokens import TokenService, load_secret
-from .trace import Exchange, Recorder, WatchedStore, render_sequence, shorten, side_by_side
+from .instruments.trace import Exchange, Recorder, WatchedStore, render_sequence, shorten, side_by_side
 from .users import DEMO_USERS, User, UserDirectory
 
 __all__ = [

@@ -160,7 +160,7 @@ def serve(args: argparse.Namespace) -> int:
 
 def serve_vulnerable(args: argparse.Namespace) -> int:
     """The vulnerable JWT lab (vulnerablelab.py) for outside tools: loopback only, with a loud warning."""
-    from .vulnerablelab import WARNING, vulnerable_require_loopback
+    from .vulnerable.jwtlab import WARNING, vulnerable_require_loopback
 
     try:
         vulnerable_require_loopback(args.host)
@@ -195,7 +195,7 @@ def serve_vulnerable(args: argparse.Namespace) -> int:
 
 def vulnerable_worker_app() -> FastAPI:
     """The vulnerable lab in granian's worker process (see `worker_app`)."""
-    from .vulnerablelab import create_vulnerable_app
+    from .vulnerable.jwtlab import create_vulnerable_app
 
     if sys.platform == "linux":
         ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)

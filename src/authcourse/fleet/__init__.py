@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from .balancer import Balancer, BalancerError, BuiltinBalancer, open_balancer
 from .fleet import Fleet, FleetError
-from .nginx import NginxBalancer, NginxUnavailable, nginx_binary
+from ..realservers.nginx import NginxBalancer, NginxUnavailable, nginx_binary
 from .sharedstore import SharedStore
 
 __all__ = [

@@ -19,7 +19,7 @@ import uvicorn
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from ..redisserver import free_port
+from ..realservers.redis import free_port
 
 START_TIMEOUT = 10.0  # seconds
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "host", "content-length"}
@@ -157,7 +157,7 @@ def open_balancer(kind: str, upstreams: Sequence[str]) -> BuiltinBalancer:
     if kind == "builtin":
         return BuiltinBalancer(upstreams).start()
     if kind == "nginx":
-        from .nginx import NginxBalancer
+        from ..realservers.nginx import NginxBalancer
 
         return NginxBalancer(upstreams).start()  # type: ignore[return-value]
     raise BalancerError(f"unknown balancer {kind!r}: use builtin or nginx")

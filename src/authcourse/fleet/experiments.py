@@ -130,7 +130,7 @@ def restart_survival(store: str, *, pause: float = 0.3) -> RestartResult:
     if store == "redis":
         shared = SharedStore("redis", persistent=True).start()
     elif store == "postgres":
-        from ..pgserver import PostgresServer
+        from ..realservers.postgres import PostgresServer
 
         shared = PostgresServer().start()
     spec = shared.url if shared is not None else store

@@ -11,7 +11,7 @@ import threading
 
 import fakeredis
 
-from ..redisserver import RedisServer
+from ..realservers.redis import RedisServer
 
 
 class SharedStore:

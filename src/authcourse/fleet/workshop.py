@@ -18,7 +18,7 @@ import time
 import httpx
 
 from ..errors import ConfigurationError
-from ..redisserver import free_port
+from ..realservers.redis import free_port
 from ..stores import open_store
 from ..tokens import SECRET_ENV, load_secret
 from .balancer import BalancerError, open_balancer
@@ -142,7 +142,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _balancer_on(kind: str, urls: list[str], port: int):
     from .balancer import BuiltinBalancer
-    from .nginx import NginxBalancer
+    from ..realservers.nginx import NginxBalancer
 
     balancer = BuiltinBalancer(urls, port=port) if kind == "builtin" else NginxBalancer(urls, port=port)
     return balancer.start()

@@ -1,7 +1,7 @@
 """The cookie explorer: set a cookie's attributes and a request, see what Chromium would do (and does).
 
 `explore_cookie(...)` is the plain function: it builds the `Set-Cookie` value and the request and
-asks `authcourse.cookiemodel`. `CookieExplorer` is the same with controls; given a `Browser` and a
+asks `authcourse.browserlab.cookiemodel`. `CookieExplorer` is the same with controls; given a `Browser` and a
 running `LabServer`, its button runs the case in Chromium and shows the real result beside the model's.
 """
 
@@ -13,7 +13,7 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from ..cookiemodel import REQUEST_KINDS, Request, Verdict, predict
+from ..browserlab.cookiemodel import REQUEST_KINDS, Request, Verdict, predict
 
 PAGES = ("typed in the address bar", "same-origin", "same-site", "cross-site")
 HOSTS = {"same-origin": "bank.test", "same-site": "app.bank.test", "cross-site": "evil.test"}
@@ -122,7 +122,7 @@ class CookieExplorer(widgets.VBox):
 
     def try_live(self) -> None:
         """Run the current case in Chromium (ages are always zero there: the cookie was just set)."""
-        from ..lab.matrix import Group, run_group
+        from ..browserlab.matrix import Group, run_group
 
         case = self.exploration()
         group = Group("explorer", case.set_from, (case.header,), (case.request,), case.request.third_party_cookies)

@@ -1,10 +1,10 @@
-"""A form over `authcourse.guide.recommend`: pick your case, read the advice and its reasons."""
+"""A form over `authcourse.instruments.guide.recommend`: pick your case, read the advice and its reasons."""
 
 from __future__ import annotations
 
 import ipywidgets as widgets
 
-from ..guide import CLIENTS, Advice, Case, recommend
+from ..instruments.guide import CLIENTS, Advice, Case, recommend
 
 
 class DecisionGuide(widgets.VBox):

@@ -2,7 +2,7 @@
 
 The learner's `cookie_for(scenario, value)` runs inside the server's login; the check reads the
 `Set-Cookie` header the server really sent and asks the course's model of Chromium
-(`authcourse.cookiemodel`, checked against the real browser in chapter 7) whether the cookie is
+(`authcourse.browserlab.cookiemodel`, checked against the real browser in chapter 7) whether the cookie is
 stored, sent on each kind of request, and readable by page scripts.
 """
 
@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from ...auth import respond
-from ...cookiemodel import Request, Verdict, predict
+from ...browserlab.cookiemodel import Request, Verdict, predict
 from ...cookies import Cookie, CookieError
 from ...hooks import Hooks
 from ..runtime import Exercise, expect
@@ -49,7 +49,7 @@ def browser_request(scenario: str, kind: str) -> Request:
 
 
 def verdict(header: str, scenario: str, kind: str = "same-site") -> Verdict:
-    """What Chromium does with this Set-Cookie (authcourse.cookiemodel), set by the scenario's API."""
+    """What Chromium does with this Set-Cookie (authcourse.browserlab.cookiemodel), set by the scenario's API."""
     return predict(header, API[scenario] + "/login", browser_request(scenario, kind))
 
 

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlencode
 
-from .lab.servers import LabServer
+from .servers import LabServer
 
 CHROMIUM = "/usr/lib/chromium/chromium"
 CHROMIUM_ENV = "AUTHCOURSE_CHROMIUM"
@@ -276,16 +276,3 @@ def make_requests(
         tab.page.wait_for_load_state("load")
     hits = {hit.query.get("tag"): hit for hit in lab.log.hits if hit.query.get("tag") in tags}
     return [(dict(hits[tag].cookies), tag) for tag in tags]
-
-
-EXPERIMENTS = ("xss_experiment", "csrf_experiment", "cross_domain_experiment", "recorded_xss_result",
-               "recorded_csrf_results", "recorded_cross_domain_result", "XssResult", "CsrfResult", "CrossDomainResult")
-
-
-def __getattr__(name: str) -> Any:
-    """The experiments live in `authcourse.experiments`; they are reachable from here too."""
-    if name in EXPERIMENTS:
-        from . import experiments
-
-        return getattr(experiments, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

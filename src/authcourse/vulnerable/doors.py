@@ -43,7 +43,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from .clock import now
+from ..clock import now
 
 VULNERABLE_WEAK_SECRET = b"dragon42"  # in any word list of common secrets with digits appended
 VULNERABLE_KEY_FILE_LIMIT = 4096  # bytes read from a `kid` file

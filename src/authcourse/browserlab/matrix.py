@@ -1,4 +1,4 @@
-"""The proof of the cookie model: a matrix of cases, each run in Chromium and in `authcourse.cookiemodel`.
+"""The proof of the cookie model: a matrix of cases, each run in Chromium and in `authcourse.browserlab.cookiemodel`.
 
 A case is one cookie (a raw `Set-Cookie` value), the URL that set it, and one request. Cases come in
 groups that share a fresh browser profile: every cookie of a group is set by one response, then each
@@ -14,7 +14,7 @@ from importlib import resources
 from typing import Any
 from urllib.parse import urlencode
 
-from ..cookiemodel import REQUEST_KINDS, Request, Verdict, predict
+from .cookiemodel import REQUEST_KINDS, Request, Verdict, predict
 
 KINDS = REQUEST_KINDS
 SUBRESOURCES = ("fetch", "fetch-post", "img", "iframe")
@@ -211,7 +211,7 @@ def batches(requests: tuple[Request, ...]) -> list[list[Request]]:
 
 
 def run_in_tab(tab: Any, lab: Any, group: Group) -> list[Outcome]:
-    from ..browser import make_requests
+    from .browser import make_requests
 
     tab.goto(lab.localize(set_url(group)))
     jar = tab.stored()
@@ -318,7 +318,7 @@ RECORDED = "cookie_matrix.json"
 
 def load_recorded() -> dict[str, Any]:
     """The matrix as recorded in Chromium: {"chromium": version, "command": ..., "cases": [...]}."""
-    text = resources.files("authcourse.lab").joinpath("recorded", RECORDED).read_text(encoding="utf-8")
+    text = resources.files("authcourse.browserlab").joinpath("recorded", RECORDED).read_text(encoding="utf-8")
     return json.loads(text)
 
 

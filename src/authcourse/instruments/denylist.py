@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import redis
 
-from .stores import Store
+from ..stores import Store
 
 BASE64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 

@@ -25,10 +25,10 @@ from typing import Any
 
 import httpx
 
-from .clock import later
-from .server import CourseServer
-from .sessions import SessionManager
-from .stores import Store, open_store
+from ..clock import later
+from ..server import CourseServer
+from ..sessions import SessionManager
+from ..stores import Store, open_store
 
 SECRET = b"the-secret-every-server-of-the-store-table-shares"
 ALICE = {"email": "alice@example.com", "password": "wonderland"}

@@ -24,8 +24,8 @@ import jwt
 
 from .guide import Case, recommend
 from .measure import Timing, compare
-from .server import CourseServer
-from .stores import Store, fakeredis_store
+from ..server import CourseServer
+from ..stores import Store, fakeredis_store
 from .trace import Exchange, Recorder
 
 Verdict = Literal["confirmed", "corrected", "depends on"]
@@ -346,7 +346,7 @@ class CostResult:
                    verdict)
 
 
-# CSRF, XSS and cross-domain: from the browser lab (authcourse.experiments) ----------------------
+# CSRF, XSS and cross-domain: from the browser lab (authcourse.browserlab.experiments) ----------------------
 
 
 def browser_rows(csrf: Sequence[Any], xss: Any, cross_domain: Any) -> list[Row]:

@@ -44,14 +44,14 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
-from .app import add_error_handlers, create_app
-from .auth import SessionAuth, respond
-from .errors import ConfigurationError
-from .passwords import DEFAULT_ROUNDS
-from .server import CourseServer
-from .tokens import TokenService
-from .users import UserDirectory
-from .vulnerable import (
+from ..app import add_error_handlers, create_app
+from ..auth import SessionAuth, respond
+from ..errors import ConfigurationError
+from ..passwords import DEFAULT_ROUNDS
+from ..server import CourseServer
+from ..tokens import TokenService
+from ..users import UserDirectory
+from .doors import (
     VULNERABLE_WEAK_SECRET,
     VulnerableFenceError,
     VulnerableTokenError,

@@ -18,8 +18,8 @@ import weakref
 from collections.abc import Sequence
 from pathlib import Path
 
-from ..redisserver import end_process, free_port
-from .balancer import BalancerError
+from .redis import end_process, free_port
+from ..fleet.balancer import BalancerError
 
 START_TIMEOUT = 10.0  # seconds
 STOP_TIMEOUT = 5.0  # seconds

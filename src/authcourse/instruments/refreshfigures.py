@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 import httpx
 
-from .clock import later
-from .server import CourseServer
+from ..clock import later
+from ..server import CourseServer
 from .trace import WatchedStore
 
 ALICE = {"email": "alice@example.com", "password": "wonderland"}

@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import quote
 
 from .browser import Browser, BrowserUnavailable, Tab, chromium_path
-from .lab.servers import BANK, OTHER_SITE, LabServer
+from .servers import BANK, OTHER_SITE, LabServer
 
 ALICE = ("alice@example.com", "wonderland")
 FRONT_END = "front.test"  # a front end on another domain than the API
@@ -80,7 +80,7 @@ class CrossDomainResult:
 
 
 def recorded(name: str) -> Any:
-    text = resources.files("authcourse.lab").joinpath("recorded", "experiments.json").read_text(encoding="utf-8")
+    text = resources.files("authcourse.browserlab").joinpath("recorded", "experiments.json").read_text(encoding="utf-8")
     data = json.loads(text)
     return data[name], data["chromium"]
 

@@ -21,7 +21,7 @@ from typing import Any
 
 import httpx
 
-from .stores import Store, open_store
+from ..stores import Store, open_store
 
 SHOWN_HEADERS = ("cookie", "authorization", "set-cookie", "www-authenticate")
 _LONG_VALUE = re.compile(r"[A-Za-z0-9_\-]{20,}(?:\.[A-Za-z0-9_\-]+)*")  # ids, signatures, whole JWTs

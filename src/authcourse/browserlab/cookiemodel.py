@@ -23,7 +23,7 @@ from email.utils import parsedate_to_datetime
 from typing import Literal, get_args
 from urllib.parse import urlsplit
 
-from .cookies import Cookie
+from ..cookies import Cookie
 
 RequestKind = Literal["navigate", "form-get", "form-post", "fetch", "fetch-post", "img", "iframe"]
 REQUEST_KINDS: tuple[str, ...] = get_args(RequestKind)
