@@ -36,6 +36,8 @@ import loadgen  # noqa: E402
 import report  # noqa: E402
 from loadgen import Process, Target, WrkSettings  # noqa: E402
 
+from authcourse.realservers.process import free_port  # noqa: E402
+
 DEFAULT_SEED = ROOT.parent / "shared" / "anchors" / "express-seed"
 RAW_FIELDS = ["label", "side", "scenario", "rep", "conns", "duration_s", "rps", "p50_ms", "p90_ms", "p99_ms", "mean_ms",
               "max_ms", "requests", "non2xx", "sock_errors", "cpu_us_per_req", "server_cores", "error"]
@@ -214,7 +216,7 @@ def start_servers(args, logs: Path, express_dir: Path | None, our_redis, their_r
             continue
         # DB 2 of the one redis-server: the Express blacklist servers use DB 0 and 1 of the same one.
         cli = [our_redis.url.rsplit("/", 1)[0] + "/2" if part == "{redis}" else part for part in cli]
-        port = loadgen.free_port()
+        port = free_port()
         proc = Process(label, [*authcourse_command(), "serve", *cli, "--port", str(port), "--quiet"],
                        log=logs / f"{label}.log")
         processes.append(proc)
@@ -225,7 +227,7 @@ def start_servers(args, logs: Path, express_dir: Path | None, our_redis, their_r
             if extra["MODE"] == "blacklist" and their_redis is None:
                 say(f"SKIP {label}: no redis-server")
                 continue
-            port = loadgen.free_port()
+            port = free_port()
             env = dict(os.environ, NODE_ENV="production", HOST="127.0.0.1", PORT=str(port))
             env.update({k: v for k, v in extra.items() if k != "REDIS_DB"})
             if their_redis is not None:
@@ -382,8 +384,8 @@ def summarize(args, env, targets, rows, micro, bytes_rows, login_rows, starts, o
     say(f"  wrk script         {args.wrk_lua}")
     say()
     if rows:
-        say(f"Load on 127.0.0.1 (median [min-max] over reps). CPU us/req = the server's own CPU time per request "
-            f"(/proc utime+stime; + redis-server where a real Redis is used).")
+        say("Load on 127.0.0.1 (median [min-max] over reps). CPU us/req = the server's own CPU time per request "
+            "(/proc utime+stime; + redis-server where a real Redis is used).")
         say(report.load_tables(res, notes))
         say()
         starved = [r for r in res.rows if r["server_cores"] < STARVED_CORES]

@@ -20,8 +20,6 @@ import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from authcourse.realservers.redis import free_port
-
 HERE = Path(__file__).resolve().parent
 OWN_WRK_LUA = HERE / "wrk_result.lua"  # same WRK_RESULT line as the peer's load/wrk.lua
 ALICE = {"email": "alice@example.com", "password": "wonderland"}

@@ -7,14 +7,13 @@ no test depends on what a cookie jar happened to keep.
 
 from __future__ import annotations
 
+import itertools
 import os
 import ssl
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
-
-import itertools
 
 import httpx
 import mongomock
@@ -25,8 +24,8 @@ import redis
 from authcourse import CourseServer, Store, open_store
 from authcourse.cookies import Cookie
 from authcourse.realservers import redis as redisserver
-from authcourse.realservers.redis import RedisServer
 from authcourse.realservers.postgres import PostgresServer, postgres_bin_dir
+from authcourse.realservers.redis import RedisServer
 from authcourse.stores.postgres import TABLE as POSTGRES_TABLE
 
 # One TLS context for every test client: httpx otherwise builds one per client (about 30 ms).

@@ -11,19 +11,6 @@ import jwt
 import pymongo.errors
 import pytest
 import redis
-
-from authcourse import (
-    ConfigurationError,
-    CourseServer,
-    MemoryStore,
-    StoreError,
-    create_app,
-    fakeredis_store,
-    open_store,
-)
-from authcourse.sessions import session_key, user_sessions_key
-from authcourse.tokens import denylist_key, token_version_key
-from authcourse.realservers.redis import free_port
 from conftest import (
     ALICE,
     BOB,
@@ -40,6 +27,19 @@ from conftest import (
     resolve_store,
     set_cookies,
 )
+
+from authcourse import (
+    ConfigurationError,
+    CourseServer,
+    MemoryStore,
+    StoreError,
+    create_app,
+    fakeredis_store,
+    open_store,
+)
+from authcourse.realservers.process import free_port
+from authcourse.sessions import session_key, user_sessions_key
+from authcourse.tokens import denylist_key, token_version_key
 
 
 @pytest.fixture(params=CONFIGS, ids=config_id)

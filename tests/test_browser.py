@@ -10,15 +10,21 @@ from collections.abc import Iterator
 from dataclasses import asdict, replace
 
 import pytest
+from conftest import require
 
 from authcourse.browserlab.browser import Browser, chromium_path
 from authcourse.browserlab.experiments import (
-    cross_domain_experiment, csrf_experiment, log_in, recorded_cross_domain_result, recorded_csrf_results,
-    recorded_xss_result, xss_experiment,
+    cross_domain_experiment,
+    csrf_experiment,
+    log_in,
+    recorded_cross_domain_result,
+    recorded_csrf_results,
+    recorded_xss_result,
+    xss_experiment,
 )
-from authcourse.browserlab.matrix import Outcome, cases, load_recorded, run_matrix
+from authcourse.browserlab.matrix import Outcome, cases
+from authcourse.browserlab.proof import load_recorded, run_matrix
 from authcourse.browserlab.servers import BANK, LabServer
-from conftest import require
 
 pytestmark = pytest.mark.browser
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from authcourse.fleet.charts import plot_revocation, plot_success_rates
-from authcourse.fleet.experiments import RevocationResult, SuccessRates
+from authcourse.fleet.revocation import RevocationResult
+from authcourse.fleet.sharing import SuccessRates
 
 
 def test_the_success_chart_has_one_line_per_configuration_and_the_one_over_n_guide():

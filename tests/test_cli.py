@@ -17,10 +17,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from conftest import ALICE, BOB, MESSAGES, ROUNDS, SECRET, TLS, assert_error
 
 from authcourse import CourseServer, Settings, cli, create_app
-from authcourse.realservers.redis import free_port
-from conftest import ALICE, BOB, MESSAGES, ROUNDS, SECRET, TLS, assert_error
+from authcourse.realservers.process import free_port
 
 SCRIPT = Path(sys.executable).with_name("authcourse")  # the console script, as a workshop runs it
 COMMAND = [str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "authcourse"]

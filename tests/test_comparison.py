@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import pytest
 
-from authcourse.instruments import comparison
+from authcourse.instruments import comparison, liverows
 from authcourse.instruments.comparison import CostResult, Row, comparison_table
 from authcourse.instruments.measure import Timing
 
@@ -22,7 +22,7 @@ def server_threads() -> set[threading.Thread]:
 
 def test_a_session_login_fills_the_store_and_a_token_login_leaves_it_empty() -> None:
     before = server_threads()
-    state = comparison.measure_state()
+    state = liverows.measure_state()
     assert [key.split(":")[0] for key in state.session_keys] == ["session", "user-sessions"]
     assert state.token_keys == ()
     assert len(state.denylist_keys) == 1 and state.denylist_keys[0].startswith("denylist:")
@@ -32,7 +32,7 @@ def test_a_session_login_fills_the_store_and_a_token_login_leaves_it_empty() -> 
 
 
 def test_the_cookie_goes_unasked_and_the_token_only_when_set_by_hand() -> None:
-    sending = comparison.measure_sending()
+    sending = liverows.measure_sending()
     assert (sending.session_unasked, sending.session_status) == (("cookie",), 200)
     assert (sending.token_unasked, sending.token_unasked_status) == ((), 401)
     assert (sending.token_by_hand, sending.token_status) == (("authorization",), 200)
@@ -40,7 +40,7 @@ def test_the_cookie_goes_unasked_and_the_token_only_when_set_by_hand() -> None:
 
 
 def test_the_sizes_on_the_wire_correct_the_lessons_figures() -> None:
-    sizes = comparison.measure_sizes()
+    sizes = liverows.measure_sizes()
     assert sizes.session_cookie_value == 43 + 1 + 43, "a 256-bit id, a dot, an HMAC-SHA256"
     assert sizes.session_request == len("Cookie: sid=\r\n") + 87
     assert 180 <= sizes.jwt <= 260 and sizes.jwt_request == len("Authorization: Bearer \r\n") + sizes.jwt
@@ -52,7 +52,7 @@ def test_the_sizes_on_the_wire_correct_the_lessons_figures() -> None:
 
 def test_two_servers_share_logins_only_with_a_shared_store_and_secret() -> None:
     before = server_threads()
-    assert comparison.measure_scaling().statuses == {
+    assert liverows.measure_scaling().statuses == {
         "session, a memory store each": 401,
         "session, one shared store, one secret": 200,
         "session, one shared store, two secrets": 401,
@@ -63,7 +63,7 @@ def test_two_servers_share_logins_only_with_a_shared_store_and_secret() -> None:
 
 
 def test_a_replayed_credential_after_logout_is_refused_except_a_token_without_revocation() -> None:
-    logout = comparison.measure_logout()
+    logout = liverows.measure_logout()
     assert logout.replayed == {"session": 401, "token, revocation none": 200, "token, revocation blacklist": 401,
                                "token, revocation version": 401}
     assert logout.logout_all == {"session": 200, "token, revocation none": 409, "token, revocation blacklist": 409,
@@ -72,7 +72,7 @@ def test_a_replayed_credential_after_logout_is_refused_except_a_token_without_re
 
 
 def test_without_a_cookie_jar_a_session_needs_the_cookie_copied_by_hand() -> None:
-    no_jar = comparison.measure_no_cookie_jar()
+    no_jar = liverows.measure_no_cookie_jar()
     assert (no_jar.session_ignored, no_jar.session_by_hand, no_jar.token) == (401, 200, 200)
     assert no_jar.row().verdict == "confirmed"
 

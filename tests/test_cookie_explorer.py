@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-
 import pytest
+from conftest import require
 
 from authcourse.browserlab.browser import Browser, chromium_path
 from authcourse.browserlab.servers import LabServer
 from authcourse.widgets.cookie_explorer import CookieExplorer, cookie_header, explore_cookie
-from conftest import require
 
 
 def test_the_header_lists_only_the_attributes_chosen():

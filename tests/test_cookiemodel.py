@@ -9,8 +9,10 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from authcourse.browserlab.cookiemodel import REQUEST_KINDS, Request, predict
+from authcourse.browserlab.setcookie import CookieModelError, SetCookie
+from authcourse.browserlab.sites import registrable_domain
 from authcourse.cookies import Cookie
-from authcourse.browserlab.cookiemodel import REQUEST_KINDS, CookieModelError, Request, SetCookie, predict, registrable_domain
 
 BANK = "https://bank.test/"
 EVIL = "https://evil.test/"
@@ -197,7 +199,7 @@ def test_the_matrix_has_every_samesite_value_for_every_request_kind_in_every_con
 
 
 def test_the_model_agrees_with_every_case_recorded_in_chromium():
-    from authcourse.browserlab.matrix import recorded_outcomes
+    from authcourse.browserlab.proof import recorded_outcomes
 
     outcomes = recorded_outcomes()
     assert len(outcomes) >= 60

@@ -6,7 +6,9 @@ from __future__ import annotations
 import pytest
 
 from authcourse.fleet import SharedStore
-from authcourse.fleet.experiments import compromised_account, restart_survival, success_rates, under_load
+from authcourse.fleet.load import under_load
+from authcourse.fleet.revocation import compromised_account
+from authcourse.fleet.sharing import restart_survival, success_rates
 
 SETUPS = ["embedded", pytest.param("real", marks=[pytest.mark.nginx, pytest.mark.redis])]
 

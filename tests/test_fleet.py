@@ -12,10 +12,10 @@ from pathlib import Path
 import httpx
 import pytest
 import redis
+from conftest import ROUNDS
 
 from authcourse.fleet import BalancerError, BuiltinBalancer, Fleet, FleetError, NginxBalancer, SharedStore
 from authcourse.fleet.client import Visitor
-from conftest import ROUNDS
 
 BALANCERS = ["builtin", pytest.param("nginx", marks=pytest.mark.nginx)]
 

@@ -7,6 +7,7 @@ import json
 
 import httpx
 import pytest
+from conftest import ALICE, SECRET
 
 from authcourse import TokenService, later
 from authcourse.widgets.jwt_inspector import (
@@ -18,7 +19,6 @@ from authcourse.widgets.jwt_inspector import (
     render_text,
     show_token,
 )
-from conftest import ALICE, SECRET
 
 
 @pytest.fixture
@@ -124,7 +124,7 @@ def test_the_widget_s_text_repr_is_short_and_stable(token):
 
 
 def test_a_server_that_is_gone_is_said_so(token):
-    from authcourse.realservers.redis import free_port
+    from authcourse.realservers.process import free_port
 
     report = inspect_token(token, server_url=f"http://127.0.0.1:{free_port()}")
     assert report.lines()[-1] == ("server", "could not ask: server unreachable (ConnectError)")

@@ -103,7 +103,7 @@ def test_the_live_and_the_recorded_labels_read_the_same_once_sanitized():
 
     from nbval.plugin import get_sanitize_patterns
 
-    from authcourse.browserlab.matrix import Observation
+    from authcourse.browserlab.proof import Observation
 
     rules = get_sanitize_patterns((Path(__file__).resolve().parents[1] / "notebooks" / "sanitize.cfg").read_text())
 

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-
 import psycopg
 import pytest
+from conftest import require
 
 from authcourse.realservers.postgres import PostgresServer, postgres_bin_dir
-from conftest import require
 
 pytestmark = pytest.mark.postgres
 

@@ -7,7 +7,8 @@ import asyncio
 import pytest
 import redis
 
-from authcourse.realservers.redis import RedisServer, free_port
+from authcourse.realservers.process import free_port
+from authcourse.realservers.redis import RedisServer
 from authcourse.stores.resp import PipelinedRedis, _Connection
 
 

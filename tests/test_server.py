@@ -9,10 +9,10 @@ import time
 
 import httpx
 import pytest
+from conftest import ALICE, ROUNDS, TLS, assert_error
 
 from authcourse import CourseServer, ServerStartError
-from authcourse.realservers.redis import free_port
-from conftest import ALICE, ROUNDS, TLS, assert_error
+from authcourse.realservers.process import free_port
 
 
 def open_fds() -> dict[int, str]:

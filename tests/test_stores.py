@@ -11,11 +11,11 @@ import fakeredis
 import mongomock
 import pytest
 import redis
+from conftest import STORES, fresh_mongomock_url
 
 from authcourse import ConfigurationError, MemoryStore, StoreError, fakeredis_store, later, open_store
-from authcourse.realservers.redis import free_port
+from authcourse.realservers.process import free_port
 from authcourse.stores import MongoStore, PostgresStore
-from conftest import STORES, fresh_mongomock_url
 
 # What each back end raises on a wrong type; the app answers both with 503.
 STORE_FAILURES = (StoreError, redis.RedisError)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from conftest import fresh_mongomock_url
 
 from authcourse.instruments.storetable import StoreRow, StoreTable, load_rows, measure_table, save_rows
-from conftest import fresh_mongomock_url
 
 
 @pytest.fixture(scope="module")

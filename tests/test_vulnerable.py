@@ -18,6 +18,7 @@ from pathlib import Path
 import httpx
 import jwt
 import pytest
+from conftest import ALICE, SECRET
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
@@ -35,15 +36,9 @@ from authcourse.vulnerable.doors import (
     vulnerable_decode_without_verifying,
     vulnerable_is_loopback_url,
 )
-from authcourse.vulnerable.jwtlab import (
-    LAB_AUDIENCE,
-    LAB_DOORS,
-    VULNERABLE_DOORS,
-    VulnerableLabServer,
-    vulnerable_require_loopback,
-)
+from authcourse.vulnerable.fence import vulnerable_require_loopback
+from authcourse.vulnerable.jwtlab import LAB_AUDIENCE, LAB_DOORS, VULNERABLE_DOORS, VulnerableLabServer
 from authcourse.vulnerable.wordlist import candidate_secrets
-from conftest import ALICE, SECRET
 
 ROOT = Path(__file__).resolve().parents[1]
 ATTACKS = ["unverified", "alg-none", "weak-secret", "kid-traversal", "jwk-injection", "jku-injection", "key-confusion", "audience"]
@@ -397,8 +392,9 @@ def test_the_course_server_refuses_a_token_for_another_audience_even_with_its_ow
 
 
 def test_no_module_of_the_package_imports_the_vulnerable_code_except_the_cli_on_demand():
+    fenced = ROOT / "src" / "authcourse" / "vulnerable"
     for path in sorted((ROOT / "src" / "authcourse").rglob("*.py")):
-        if path.name in ("vulnerable.py", "vulnerablelab.py"):
+        if path.is_relative_to(fenced):
             continue
         tree = ast.parse(path.read_text(encoding="utf-8"))
         imported = {
@@ -406,7 +402,7 @@ def test_no_module_of_the_package_imports_the_vulnerable_code_except_the_cli_on_
             for node in ast.walk(tree)
             if isinstance(node, ast.ImportFrom)
         } | {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
-        vulnerable = {name for name in imported if name.split(".")[-1] in ("vulnerable", "vulnerablelab")}
+        vulnerable = {name for name in imported if "vulnerable" in name.split(".")}
         if path.name == "cli.py":
             top_level = {node.module for node in tree.body if isinstance(node, ast.ImportFrom)}
             assert not vulnerable & top_level, "cli.py imports the lab only inside serve --vulnerable"
@@ -415,8 +411,8 @@ def test_no_module_of_the_package_imports_the_vulnerable_code_except_the_cli_on_
 
 
 def test_every_public_function_of_the_vulnerable_modules_says_vulnerable():
-    for name in ("vulnerable.py", "vulnerablelab.py"):
-        tree = ast.parse((ROOT / "src" / "authcourse" / name).read_text(encoding="utf-8"))
+    for name in ("doors.py", "jwtlab.py", "fence.py", "fixation.py"):
+        tree = ast.parse((ROOT / "src" / "authcourse" / "vulnerable" / name).read_text(encoding="utf-8"))
         for node in tree.body:
             if isinstance(node, (ast.FunctionDef, ast.ClassDef)) and not node.name.startswith("_"):
                 assert "vulnerable" in node.name.lower(), f"{name}: {node.name}"
@@ -438,7 +434,7 @@ def plant_and_login(server) -> tuple[httpx.Response, str]:
 
 
 def test_the_naive_login_hands_the_planted_session_to_the_attacker():
-    from authcourse.vulnerable.jwtlab import VulnerableFixationServer
+    from authcourse.vulnerable.fixation import VulnerableFixationServer
 
     with VulnerableFixationServer(bcrypt_rounds=4) as server:
         login, seen = plant_and_login(server)
@@ -453,7 +449,7 @@ def test_our_login_issues_a_new_id_and_the_planted_one_dies(make_server):
 
 
 def test_the_fixation_server_refuses_to_listen_outside_loopback():
-    from authcourse.vulnerable.jwtlab import VulnerableFixationServer
+    from authcourse.vulnerable.fixation import VulnerableFixationServer
 
     with pytest.raises(ConfigurationError):
         VulnerableFixationServer(host="0.0.0.0")

@@ -15,8 +15,8 @@ from dataclasses import asdict
 from pathlib import Path
 
 from authcourse.browserlab.browser import Browser
-from authcourse.browserlab.experiments import csrf_experiment, cross_domain_experiment, xss_experiment
-from authcourse.browserlab.matrix import RECORDED, run_matrix, to_record
+from authcourse.browserlab.experiments import cross_domain_experiment, csrf_experiment, xss_experiment
+from authcourse.browserlab.proof import RECORDED, run_matrix, to_record
 from authcourse.browserlab.servers import LabServer
 
 COMMAND = "python tools/record_browser_results.py"

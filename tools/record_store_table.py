@@ -15,9 +15,9 @@ import argparse
 import sys
 from pathlib import Path
 
+from authcourse.instruments.storetable import StoreTable, load_rows, measure_table, save_rows
 from authcourse.realservers.postgres import PostgresServer, postgres_bin_dir
 from authcourse.realservers.redis import RedisServer, redis_server_binary
-from authcourse.instruments.storetable import StoreTable, load_rows, measure_table, save_rows
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "notebooks" / "data" / "store-table.json"

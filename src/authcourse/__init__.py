@@ -1,22 +1,31 @@
 """authcourse: session-based and token-based authentication, to run and to see.
 
-The modules, by layer, lowest first; each imports only from its own layer and the ones below
-(tests/test_layers.py keeps it so):
+Open the top of the package to read how it works: a flat core, one concept per module, lowest
+layer first. Each module imports only from its own layer and the ones below (tests/test_layers.py
+keeps it so, folders included):
 
-- foundations: `clock` (the one clock, `later()`), `errors`, `verified`
+- foundations: `clock` (the one clock, `later()`), `errors`, `verified` (remembered signatures)
 - `stores/`: one module per back end behind the one `Store` interface (memory, Redis and
   fakeredis, PostgreSQL, MongoDB and mongomock)
-- the auth ideas, with no web framework in them: `passwords`, `users`, `cookies`,
-  `sessions`, `tokens`, `refresh`
+- the auth ideas, with no web framework in them: `passwords`, `users`, `cookies`, `sessions`,
+  `tokens`, `refresh`
 - the web app: `auth` (the three strategies), `refreshauth`, `hooks` (learner code inside the
   server), `settings`, `app`
-- running it: `server` (`CourseServer`), `redisserver` and `pgserver` (throwaway real servers),
-  `fleet/` (many servers behind a load balancer)
-- the course's instruments: `trace`, `browser`, `cookiemodel`, `lab/`, `experiments`,
-  `comparison`, `measure`, `requestcost`, `denylist`, `storetable`, `guide`, `refreshfigures`,
-  `widgets/`, and, fenced, `vulnerable`, `vulnerablelab`, `wordlist`
+- running it: `server` (`CourseServer`)
+- on top of everything: `cli` (`authcourse serve | fleet | grade`)
+
+Every other role has a folder of its own:
+
+- `realservers/`: throwaway real servers on free loopback ports (Debian's redis-server,
+  PostgreSQL, nginx)
+- `fleet/`: many mini-servers behind a load balancer, and chapter 8's scale-out experiments
+- `instruments/`: what the chapters see with: the recorder and its sequence diagrams, timing,
+  and the chapters' measured tables and figures
+- `widgets/`: the course's ipywidgets, each over a plain function
+- `browserlab/`: a real Chromium and the pages it visits, and the cookie model proven against it
+- `vulnerable/`: fenced, DELIBERATELY VULNERABLE servers for chapters 9 and 11 (loopback only;
+  nothing else in the package imports them)
 - `grading/`: check cells and the class grader
-- entry points: `cli` (`authcourse serve | fleet | grade`)
 """
 
 from __future__ import annotations
@@ -27,6 +36,9 @@ from .cookies import Cookie, CookieError
 from .errors import AuthcourseError, ConfigurationError, RequestError, StoreError
 from .fleet import Fleet, SharedStore
 from .hooks import Hooks
+from .instruments.recorder import Exchange, Recorder
+from .instruments.sequence import render_sequence, shorten, side_by_side
+from .instruments.watchedstore import WatchedStore
 from .passwords import DEFAULT_ROUNDS, hash_password, verify_password
 from .refresh import RefreshTokens
 from .server import CourseServer, ServerStartError
@@ -46,7 +58,6 @@ from .stores import (
     redis_store,
 )
 from .tokens import TokenService, load_secret
-from .instruments.trace import Exchange, Recorder, WatchedStore, render_sequence, shorten, side_by_side
 from .users import DEMO_USERS, User, UserDirectory
 
 __all__ = [

@@ -80,7 +80,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def grade(args: argparse.Namespace) -> int:
-    from .grading.grader import grade as grade_all, summary, write_csv, write_feedback
+    from .grading.grader import grade as grade_all
+    from .grading.grader import summary, write_csv, write_feedback
 
     rows = grade_all(args.submissions, jobs=args.jobs, timeout=args.timeout, memory_mib=args.memory, progress=not args.quiet)
     if not rows:
@@ -160,7 +161,8 @@ def serve(args: argparse.Namespace) -> int:
 
 def serve_vulnerable(args: argparse.Namespace) -> int:
     """The vulnerable JWT lab (vulnerablelab.py) for outside tools: loopback only, with a loud warning."""
-    from .vulnerable.jwtlab import WARNING, vulnerable_require_loopback
+    from .vulnerable.fence import vulnerable_require_loopback
+    from .vulnerable.jwtlab import WARNING
 
     try:
         vulnerable_require_loopback(args.host)

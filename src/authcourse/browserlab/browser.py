@@ -236,16 +236,6 @@ def with_query(url: str, **params: str) -> str:
     return url + ("&" if "?" in url else "?") + urlencode(params)
 
 
-def make_request(tab: Tab, lab: LabServer, kind: str, url: str, from_url: str | None) -> tuple[dict[str, str], str]:
-    """Have the browser make one request of `kind` to `url` from a page at `from_url`.
-
-    `url` is a lab address under /lab/x/; `from_url` gives the origin of the page that makes the request
-    (that page is the lab's /lab/other). Returns the cookies the lab received and the request's tag,
-    a fragment of its URL (`tab.reasons_for(tag)` gives Chromium's reasons for the cookies it left off).
-    """
-    return make_requests(tab, lab, [(kind, url)], from_url)[0]
-
-
 def make_requests(
     tab: Tab, lab: LabServer, requests: list[tuple[str, str]], from_url: str | None
 ) -> list[tuple[dict[str, str], str]]:

@@ -16,85 +16,21 @@ the user allows them. The model's public suffix list is a short one (Chromium us
 
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from email.utils import parsedate_to_datetime
 from typing import Literal, get_args
-from urllib.parse import urlsplit
 
 from ..cookies import Cookie
+from .setcookie import CookieModelError, SetCookie
+from .sites import Origin, default_path, domain_matches, is_public_suffix, path_matches, read_url
 
 RequestKind = Literal["navigate", "form-get", "form-post", "fetch", "fetch-post", "img", "iframe"]
 REQUEST_KINDS: tuple[str, ...] = get_args(RequestKind)
 TOP_LEVEL = {"navigate", "form-get", "form-post"}
 SAFE_METHOD = {"navigate", "form-get", "fetch", "img", "iframe"}
 LAX_ALLOWING_UNSAFE_WINDOW = 120  # seconds: a cookie without SameSite still rides a cross-site POST this long
-MULTI_LABEL_SUFFIXES = {"co.uk", "org.uk", "ac.uk", "com.au", "co.jp", "github.io", "herokuapp.com"}
-TRUSTWORTHY_HOSTS = {"localhost", "127.0.0.1", "[::1]", "::1"}
 
 Context = Literal["same-origin", "same-site", "cross-site"]
-
-
-class CookieModelError(ValueError):
-    """Raised for input the model cannot judge: a malformed cookie, URL or request."""
-
-
-@dataclass(frozen=True)
-class SetCookie:
-    """A cookie as a browser reads it from `Set-Cookie`, contradictions included (it judges them itself)."""
-
-    name: str
-    value: str
-    max_age: int | None = None  # seconds
-    expires: datetime | None = None
-    domain: str | None = None
-    path: str | None = None  # None: the default path, the directory of the URL that set it
-    secure: bool = False
-    http_only: bool = False
-    same_site: str | None = None  # "Strict", "Lax", "None", or None when absent (or unknown)
-
-    @classmethod
-    def from_cookie(cls, cookie: Cookie) -> SetCookie:
-        return cls(cookie.name, cookie.value, cookie.max_age, cookie.expires, cookie.domain, cookie.path,
-                   cookie.secure, cookie.http_only, cookie.same_site)
-
-    @classmethod
-    def parse(cls, header: str) -> SetCookie:
-        """Read a `Set-Cookie` value leniently, as a browser does; only a missing name is an error."""
-        if not isinstance(header, str) or not header.strip():
-            raise CookieModelError("a Set-Cookie header is a non-empty string")
-        if any(ord(c) < 0x20 and c != "\t" for c in header):
-            raise CookieModelError("a Set-Cookie header cannot contain control characters")
-        pair, *attributes = [part.strip() for part in header.split(";")]
-        name, sep, value = pair.partition("=")
-        name, value = name.strip(), value.strip()
-        if not sep or not name:
-            raise CookieModelError(f"no name=value pair in {header!r}")
-        fields: dict[str, object] = {}
-        for attribute in attributes:
-            key, _, arg = attribute.partition("=")
-            key, arg = key.strip().lower(), arg.strip()
-            if key == "max-age":
-                if arg.lstrip("-").isdigit():
-                    fields["max_age"] = int(arg)
-            elif key == "expires":
-                try:
-                    fields["expires"] = parsedate_to_datetime(arg)
-                except (TypeError, ValueError, IndexError):
-                    pass  # a browser ignores a date it cannot read
-            elif key == "domain" and arg:
-                fields["domain"] = arg.lstrip(".").lower()
-            elif key == "path":
-                fields["path"] = arg if arg.startswith("/") else None
-            elif key == "secure":
-                fields["secure"] = True
-            elif key == "httponly":
-                fields["http_only"] = True
-            elif key == "samesite":
-                fields["same_site"] = {"strict": "Strict", "lax": "Lax", "none": "None"}.get(arg.lower())
-        return cls(name, value, **fields)  # type: ignore[arg-type]
-
 
 @dataclass(frozen=True)
 class Request:
@@ -129,79 +65,6 @@ class Verdict:
     context: Context  # of the request: same-origin, same-site or cross-site
     reasons: tuple[str, ...] = field(default=())  # every reason Chromium lists
     explanation: str = ""
-
-
-@dataclass(frozen=True)
-class Origin:
-    scheme: str
-    host: str
-    port: int
-    path: str
-
-    @property
-    def secure(self) -> bool:
-        """A secure context for cookies: https, or a loopback name the browser trusts."""
-        return self.scheme == "https" or self.host in TRUSTWORTHY_HOSTS or self.host.endswith(".localhost")
-
-    @property
-    def site(self) -> tuple[str, str]:
-        return (self.scheme, registrable_domain(self.host))
-
-
-def read_url(url: str, what: str = "url") -> Origin:
-    if not isinstance(url, str):
-        raise CookieModelError(f"{what} must be a string URL, not {type(url).__name__}")
-    try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError as error:
-        raise CookieModelError(f"{what} {url!r} is not a valid URL: {error}") from None
-    if parts.scheme not in ("http", "https"):
-        raise CookieModelError(f"{what} must be an http or https URL, not {url!r}")
-    if not parts.hostname:
-        raise CookieModelError(f"{what} {url!r} has no host")
-    default = 443 if parts.scheme == "https" else 80
-    return Origin(parts.scheme, parts.hostname.lower(), port or default, parts.path or "/")
-
-
-def is_ip(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host.strip("[]"))
-    except ValueError:
-        return False
-    return True
-
-
-def registrable_domain(host: str) -> str:
-    """The part of a host name that makes a site: `app.bank.test` -> `bank.test` (an IP is its own site)."""
-    if is_ip(host) or "." not in host:
-        return host
-    labels = host.split(".")
-    suffix_labels = 2 if ".".join(labels[-2:]) in MULTI_LABEL_SUFFIXES else 1
-    return ".".join(labels[-(suffix_labels + 1):])
-
-
-def is_public_suffix(domain: str) -> bool:
-    single_label = "." not in domain and not is_ip(domain) and domain != "localhost"
-    return single_label or domain in MULTI_LABEL_SUFFIXES
-
-
-def default_path(path: str) -> str:
-    """RFC 6265 5.1.4: the directory of the request path that set the cookie."""
-    if not path.startswith("/") or path.count("/") == 1:
-        return "/"
-    return path[: path.rindex("/")]
-
-
-def path_matches(request_path: str, cookie_path: str) -> bool:
-    if request_path == cookie_path:
-        return True
-    return request_path.startswith(cookie_path) and (cookie_path.endswith("/") or request_path[len(cookie_path)] == "/")
-
-
-def domain_matches(host: str, domain: str) -> bool:
-    return host == domain or (not is_ip(host) and host.endswith("." + domain))
-
 
 def context_of(request: Request, target: Origin) -> Context:
     if request.from_url is None:

@@ -14,7 +14,7 @@ from importlib import resources
 from typing import Any
 from urllib.parse import quote
 
-from .browser import Browser, BrowserUnavailable, Tab, chromium_path
+from .browser import Browser, Tab, chromium_path
 from .servers import BANK, OTHER_SITE, LabServer
 
 ALICE = ("alice@example.com", "wonderland")

@@ -9,9 +9,9 @@ store they share over TCP: fakeredis's TCP server, a throwaway redis-server, or 
 
 from __future__ import annotations
 
+from ..realservers.nginx import NginxBalancer, NginxUnavailable, nginx_binary
 from .balancer import Balancer, BalancerError, BuiltinBalancer, open_balancer
 from .fleet import Fleet, FleetError
-from ..realservers.nginx import NginxBalancer, NginxUnavailable, nginx_binary
 from .sharedstore import SharedStore
 
 __all__ = [

@@ -19,7 +19,7 @@ import uvicorn
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from ..realservers.redis import free_port
+from ..realservers.process import free_port
 
 START_TIMEOUT = 10.0  # seconds
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "host", "content-length"}

@@ -6,7 +6,8 @@ from collections.abc import Sequence
 
 from matplotlib.figure import Figure
 
-from .experiments import RevocationResult, SuccessRates
+from .revocation import RevocationResult
+from .sharing import SuccessRates
 
 MARKERS = {"memory": "o", "shared": "s", "shared-secret-each": "v", "jwt": "D", "jwt-secret-each": "x"}
 

@@ -17,6 +17,8 @@ from ..stores import Store
 from .balancer import BuiltinBalancer, open_balancer
 from .sharedstore import SharedStore
 
+ROUNDS = 4  # bcrypt work factor for the lab's servers: the experiments are about stores, not hashing
+
 
 class FleetError(RuntimeError):
     """Raised when a fleet's balancer or store stops answering during an experiment."""
@@ -95,10 +97,6 @@ class Fleet:
             self.balancer = None
         self.balancer = open_balancer(self.balancer_kind, urls)
         return self
-
-    @property
-    def active(self) -> int:
-        return len(self.balancer.upstreams) if self.balancer is not None else 0
 
     def stop(self) -> None:
         """Stop the balancer, every server and a store the fleet started; safe to call twice."""

@@ -18,7 +18,7 @@ import time
 import httpx
 
 from ..errors import ConfigurationError
-from ..realservers.redis import free_port
+from ..realservers.process import free_port
 from ..stores import open_store
 from ..tokens import SECRET_ENV, load_secret
 from .balancer import BalancerError, open_balancer
@@ -141,8 +141,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _balancer_on(kind: str, urls: list[str], port: int):
-    from .balancer import BuiltinBalancer
     from ..realservers.nginx import NginxBalancer
+    from .balancer import BuiltinBalancer
 
     balancer = BuiltinBalancer(urls, port=port) if kind == "builtin" else NginxBalancer(urls, port=port)
     return balancer.start()

@@ -16,7 +16,7 @@ import httpx
 
 from ..clock import later
 from ..server import CourseServer
-from .trace import WatchedStore
+from .watchedstore import WatchedStore
 
 ALICE = {"email": "alice@example.com", "password": "wonderland"}
 

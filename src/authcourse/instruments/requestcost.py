@@ -16,11 +16,11 @@ from typing import Any
 from starlette.requests import Request
 
 from ..app import create_app
-from .measure import Timing, time_per_call
 from ..settings import Settings
 from ..stores import Store, open_store
 from ..tokens import TokenService
-from .trace import WatchedStore
+from .measure import Timing, time_per_call
+from .watchedstore import WatchedStore
 
 USER_EMAIL = "alice@example.com"
 

@@ -18,8 +18,8 @@ import weakref
 from collections.abc import Sequence
 from pathlib import Path
 
-from .redis import end_process, free_port
 from ..fleet.balancer import BalancerError
+from .process import end_process, free_port
 
 START_TIMEOUT = 10.0  # seconds
 STOP_TIMEOUT = 5.0  # seconds

@@ -18,7 +18,7 @@ import tempfile
 import weakref
 from pathlib import Path
 
-from .redis import free_port
+from .process import free_port
 
 START_TIMEOUT = 30  # seconds, for pg_ctl -w
 SERVICE_USER = "postgres"

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
 import weakref
 
 import redis
+
+from .process import end_process, free_port
 
 START_TIMEOUT = 10.0  # seconds
 
@@ -27,23 +28,6 @@ def redis_server_binary() -> str | None:
     return shutil.which("redis-server") or next(
         (path for path in ("/usr/bin/redis-server", "/usr/sbin/redis-server") if os.path.exists(path)), None
     )
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        return sock.getsockname()[1]
-
-
-def end_process(process: subprocess.Popen, timeout: float = 10.0) -> None:
-    """Stop a server process we started: SIGTERM, then SIGKILL if it has not exited in `timeout` s."""
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout)
 
 
 class RedisServer:

@@ -1,1 +1,10 @@
-"""See the package docstring."""
+"""DELIBERATELY VULNERABLE CODE, FOR TEACHING ONLY, ON LOOPBACK ONLY. NEVER USE OR EXPOSE IT.
+
+- `doors`: JWT verifiers that each make one real-world mistake (chapter 11)
+- `jwtlab`: the server that puts them behind doors next to the hardened one (`authcourse serve --vulnerable`)
+- `fixation`: a session server whose login adopts a planted id (chapter 9)
+- `fence`: the loopback-only rule every one of these servers obeys
+- `wordlist`: secrets people actually pick, for the dictionary attack on HS256
+
+Nothing else in the package imports this folder (tests/test_vulnerable.py keeps it so).
+"""

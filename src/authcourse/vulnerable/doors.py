@@ -1,11 +1,11 @@
 """DELIBERATELY VULNERABLE CODE, FOR TEACHING ONLY. NEVER USE ANY OF IT TO PROTECT ANYTHING.
 
 ########################################################################################
-#  Every function here makes one mistake that real JWT verifiers and session code have #
-#  made, on purpose, so that chapters 9 and 11 can attack it and show why the hardened #
-#  code (tokens.py, sessions.py) refuses the same attack. Nothing in the package uses  #
-#  this module: only the chapters, the tests and `authcourse serve --vulnerable`       #
-#  (loopback only) import it. Every public name says "vulnerable".                     #
+#  Every function here makes one mistake that real JWT verifiers have made, on        #
+#  purpose, so that chapter 11 can attack it and show why the hardened code           #
+#  (tokens.py) refuses the same attack. Nothing in the package uses this module:      #
+#  only the chapters, the tests and `authcourse serve --vulnerable` (loopback only)   #
+#  import it. Every public name says "vulnerable".                                    #
 ########################################################################################
 
 The JWT verifiers are written by hand (base64, JSON, `hmac`, `cryptography`) because a
@@ -22,7 +22,6 @@ RSA public key as an HMAC secret). Each one has a single flaw, named in its name
   here to loopback URLs: the course never lets it reach any other address);
 - `vulnerable_decode_ignoring_audience`: a good signature, but `aud` and `iss` never read.
 
-Chapter 9's session fixation needs a naive login too: `vulnerable_login_keeping_session_id`.
 """
 
 from __future__ import annotations
@@ -248,24 +247,3 @@ def vulnerable_key_from_jku(url: str, kid: object) -> rsa.RSAPublicKey:
         if isinstance(jwk_dict, dict) and (kid is None or jwk_dict.get("kid") == kid):
             return vulnerable_key_from_jwk(jwk_dict)
     raise VulnerableTokenError("no matching key in the jku key set")
-
-
-# Session fixation (chapter 9) --------------------------------------------------------------------
-
-
-def vulnerable_login_keeping_session_id(sessions: Any, cookie_value: str | None, user_id: int, role: str) -> str | None:
-    """FLAW: a login that keeps the session the client already had and writes the user into it.
-
-    Returns the session id it kept (None when there was none and a new one must be made).
-    Whoever planted that id (session fixation, OWASP ASVS V7.2.4) is logged in as the user.
-    `sessions` is a `SessionManager`; ours (`SessionAuth.login`) makes a new id instead.
-    """
-    session = sessions.load_session(cookie_value) if cookie_value else None
-    if session is None:
-        return None
-    sessions.store.set(
-        f"session:{session.id}",
-        json.dumps({"user_id": user_id, "role": role, "created_at": session.created_at, "last_seen": now()}),
-        ttl=sessions.idle_timeout,
-    )
-    return session.id

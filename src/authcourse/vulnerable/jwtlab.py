@@ -1,11 +1,10 @@
-"""DELIBERATELY VULNERABLE SERVERS, FOR TEACHING ONLY, ON LOOPBACK ONLY. NEVER EXPOSE THEM.
+"""A DELIBERATELY VULNERABLE SERVER, FOR TEACHING ONLY, ON LOOPBACK ONLY. NEVER EXPOSE THEM.
 
 ########################################################################################
-#  `VulnerableLabServer` serves the vulnerable JWT verifiers of vulnerable.py next to  #
-#  the package's hardened one, on one live server, for chapter 11 and for outside     #
-#  tools (`authcourse serve --vulnerable`). `VulnerableFixationServer` is a session   #
-#  server whose login adopts the client's session id, for chapter 9. Both refuse to   #
-#  listen anywhere but a loopback address. Nothing else in the package imports this.  #
+#  `VulnerableLabServer` serves the vulnerable JWT verifiers of doors.py next to the   #
+#  package's hardened one, on one live server, for chapter 11 and for outside tools   #
+#  (`authcourse serve --vulnerable`). It refuses to listen anywhere but a loopback    #
+#  address. Nothing else in the package imports this.                                 #
 ########################################################################################
 
 The lab's routes, for each door (`unverified`, `alg`, `weak-secret`, `kid`, `jwk`, `jku`,
@@ -28,12 +27,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import ipaddress
 import json
 import secrets
 import tempfile
 import time
-import types
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,9 +41,8 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
-from ..app import add_error_handlers, create_app
-from ..auth import SessionAuth, respond
-from ..errors import ConfigurationError
+from ..app import add_error_handlers
+from ..auth import respond
 from ..passwords import DEFAULT_ROUNDS
 from ..server import CourseServer
 from ..tokens import TokenService
@@ -62,8 +58,8 @@ from .doors import (
     vulnerable_decode_with_kid_path,
     vulnerable_decode_with_weak_secret,
     vulnerable_decode_without_verifying,
-    vulnerable_login_keeping_session_id,
 )
+from .fence import vulnerable_require_loopback
 
 VULNERABLE_DOORS = ("unverified", "alg", "weak-secret", "kid", "jwk", "jku", "audience")
 LAB_DOORS = (*VULNERABLE_DOORS, "hardened")
@@ -78,16 +74,6 @@ WARNING = (
     "WARNING: this server is DELIBERATELY VULNERABLE (authcourse chapter 11). It accepts forged JWTs.\n"
     "         Loopback only, for practice with tools such as Burp or jwt_tool. Never expose it."
 )
-
-
-def vulnerable_require_loopback(host: str) -> None:
-    """Refuse any address but loopback: the vulnerable servers never listen where others can reach."""
-    try:
-        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        loopback = False
-    if not loopback:
-        raise ConfigurationError(f"the vulnerable servers listen on loopback only (127.0.0.1, ::1), not {host!r}")
 
 
 def _b64(data: bytes) -> str:
@@ -308,29 +294,3 @@ class VulnerableLabServer(CourseServer):
     def __repr__(self) -> str:
         where = self.url if self._socket is not None else "stopped"
         return f"<VulnerableLabServer DELIBERATELY VULNERABLE {where}>"
-
-
-class VulnerableFixationServer(CourseServer):
-    """A session-mode server whose login keeps the session id the client brought (session fixation)."""
-
-    def __init__(self, *, host: str = "127.0.0.1", port: int = 0, **settings: Any) -> None:
-        vulnerable_require_loopback(host)
-        super().__init__("session", host=host, port=port, **settings)
-
-    def build_app(self) -> FastAPI:
-        app = create_app(self.settings)
-        auth: SessionAuth = app.state.auth
-
-        def vulnerable_login(self: SessionAuth, user, request: Request) -> JSONResponse:
-            cookie_value = request.cookies.get("sid")
-            kept = vulnerable_login_keeping_session_id(self.sessions, cookie_value, user.id, user.role)
-            if kept is None:  # no session yet: a new one, as usual
-                return SessionAuth.login(self, user, request)
-            return respond({"message": "Logged in", "user": {"id": user.id, "name": user.name}})
-
-        auth.login = types.MethodType(vulnerable_login, auth)  # type: ignore[method-assign]
-        return app
-
-    def __repr__(self) -> str:
-        where = self.url if self._socket is not None else "stopped"
-        return f"<VulnerableFixationServer DELIBERATELY VULNERABLE {where}>"

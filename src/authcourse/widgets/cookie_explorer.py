@@ -122,7 +122,8 @@ class CookieExplorer(widgets.VBox):
 
     def try_live(self) -> None:
         """Run the current case in Chromium (ages are always zero there: the cookie was just set)."""
-        from ..browserlab.matrix import Group, run_group
+        from ..browserlab.matrix import Group
+        from ..browserlab.proof import run_group
 
         case = self.exploration()
         group = Group("explorer", case.set_from, (case.header,), (case.request,), case.request.third_party_cookies)

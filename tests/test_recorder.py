@@ -1,4 +1,4 @@
-"""Tests for authcourse.instruments.trace: the recorder, the watched store and the two renderings."""
+"""Tests for the recorder, the watched store and the sequence diagrams (authcourse.instruments)."""
 
 from __future__ import annotations
 
@@ -8,16 +8,9 @@ import httpx
 import pytest
 
 from authcourse import CourseServer, MemoryStore
-from authcourse.instruments.trace import (
-    Diagram,
-    Recorder,
-    WatchedStore,
-    brief_json,
-    header_name,
-    render_sequence,
-    shorten,
-    side_by_side,
-)
+from authcourse.instruments.recorder import Recorder
+from authcourse.instruments.sequence import Diagram, brief_json, header_name, render_sequence, shorten, side_by_side
+from authcourse.instruments.watchedstore import WatchedStore
 
 CREDENTIALS = {"email": "alice@example.com", "password": "wonderland"}
 JWT = (
