@@ -26,6 +26,7 @@ extensions = ["myst_nb", "coursesite"]
 nb_execution_mode = "off"  # the stored outputs, as strict nbval keeps them
 nb_ipywidgets_js = {"jupyter-widgets/embed.js": {}}  # vendored (tools/vendor_widgets_js.py), no CDN
 nb_merge_streams = True
+smartquotes = False  # the text as the notebooks have it (and as JupyterLab shows it)
 myst_heading_anchors = 3
 myst_heading_slug_func = "coursesite.jupyter_anchor"  # the notebooks link to JupyterLab's anchors
 

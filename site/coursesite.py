@@ -11,7 +11,8 @@ At build time, on the text of each notebook as Sphinx reads it (`source-read`):
   `__init__.py`, whose docstring describes it (a link to a file becomes a download link, as MyST
   makes it);
 - links to notebooks written as HTML (`<a href="NN-Title.ipynb#...">`: in HTML outputs, in the
-  saved state of widgets, in HTML inside markdown) point to their pages, as MyST does for markdown;
+  saved state of widgets, in HTML inside markdown) point to their pages, as MyST does for markdown
+  cells; so do the links of markdown outputs, which MyST leaves as written (`doctree-resolved`);
 - nbval's marker comments (`# NBVAL_IGNORE_OUTPUT`...) are left out of the code shown;
 - every chapter and exercise gets a note after its title cell: how to run it yourself (the
   README's command) and a link to download the notebook;
@@ -27,6 +28,7 @@ images myst-nb extracts from the notebooks are kept with Sphinx's cache, not in 
 
 from __future__ import annotations
 
+import html
 import json
 import posixpath
 import re
@@ -34,6 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from docutils import nodes
 from sphinx.application import Sphinx
 
 NAVIGATION_MARK = "<!--NAVIGATION-->"
@@ -43,15 +46,17 @@ WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 MAP_ITEM = re.compile(r"^(?P<indent>[ \t]*)(?:\d+\.|[-*])[ \t]+\[[^\]]*\]\((?P<target>[^)#\s]+)\.ipynb\)")
 FOLDER_LINK = re.compile(r"\]\((?P<target>[^)\s:#]+/)\)")
 HTML_NOTEBOOK_LINK = re.compile(r"""href=(?P<quote>["'])(?P<target>[^"'#:]+)\.ipynb(?P<anchor>#[^"']*)?(?P=quote)""")
+NOTEBOOK_URI = re.compile(r"^(?P<target>[^#:]+)\.ipynb(?P<anchor>#.*)?$")
 RUN_COMMAND = "python3 dev.py lab"
+CHAPTER_LEAD = "This page is the notebook with the outputs it stored when it last ran: nothing was run to make it."
+EXERCISE_LEAD = "You solve this exercise in the notebook: its check cells run your code against a live mini-server."
 
 RUN_IT_YOURSELF = """\
 ```{{admonition}} Run it yourself
 :class: tip run-it-yourself
 
-This page is the notebook with the outputs it stored when it last ran: nothing was run to make it.
-To run it and change it, get the course's repository and, in it, run `{command}` (Python 3.11 or
-newer; the first run installs the course into `.venv/`, about a minute), then open `{path}`.
+{lead} To run it, get the course's repository and, in it, run `{command}` (Python 3.11 or newer;
+the first run installs the course into `.venv/`, about a minute), then open `{path}`.
 {{download}}`Download this notebook <{name}>`.
 ```
 """
@@ -129,6 +134,14 @@ def link_folders_to_init(text: str, folder: Path) -> str:
     return FOLDER_LINK.sub(replace, text)
 
 
+def page_uri(app: Sphinx, docname: str, target: str, anchor: str | None) -> str | None:
+    """The URI, from `docname`'s page, of notebook `target`'s page (`target` relative, no suffix); None if none."""
+    page = posixpath.normpath(posixpath.join(posixpath.dirname(docname), target))
+    if page not in app.env.found_docs:
+        return None
+    return app.builder.get_relative_uri(docname, page) + (anchor or "")
+
+
 def link_html_to_pages(app: Sphinx, docname: str, value: Any) -> Any:
     """`value` (a string, or lists and dicts of them) with HTML links to notebooks of the site sent to their pages."""
     if isinstance(value, list):
@@ -139,13 +152,19 @@ def link_html_to_pages(app: Sphinx, docname: str, value: Any) -> Any:
         return value
 
     def replace(match: re.Match[str]) -> str:
-        target = posixpath.normpath(posixpath.join(posixpath.dirname(docname), match.group("target")))
-        if target not in app.env.found_docs:
-            return match.group(0)
-        uri = app.builder.get_relative_uri(docname, target) + (match.group("anchor") or "")
-        return f"href={match.group('quote')}{uri}{match.group('quote')}"
+        uri = page_uri(app, docname, match.group("target"), match.group("anchor"))
+        return match.group(0) if uri is None else f"href={match.group('quote')}{uri}{match.group('quote')}"
 
     return HTML_NOTEBOOK_LINK.sub(replace, value)
+
+
+def link_outputs_to_pages(app: Sphinx, doctree: nodes.document, docname: str) -> None:
+    """Links to notebooks in markdown outputs (which MyST leaves as they are) sent to their pages."""
+    for reference in doctree.findall(nodes.reference):
+        link = NOTEBOOK_URI.match(reference.get("refuri", ""))
+        uri = link and page_uri(app, docname, link.group("target"), link.group("anchor"))
+        if uri:
+            reference["refuri"] = uri
 
 
 def read_course_map(app: Sphinx) -> list[Part]:
@@ -188,10 +207,12 @@ def adapt_notebook(app: Sphinx, docname: str, source: list[str]) -> None:
     else:
         title = next((i for i, cell in enumerate(cells) if cell["cell_type"] == "markdown"
                       and re.search(r"^# ", "".join(cell["source"]), re.MULTILINE)), 0)
-        srcdir = Path(app.srcdir)
-        note = RUN_IT_YOURSELF.format(command=RUN_COMMAND, name=path.name, path=path.relative_to(srcdir).as_posix())
+        where = path.relative_to(app.srcdir).as_posix()
+        lead = EXERCISE_LEAD if where.startswith("exercises/") else CHAPTER_LEAD
+        note = RUN_IT_YOURSELF.format(lead=lead, command=RUN_COMMAND, name=path.name, path=where)
         cells.insert(title + 1, markdown_cell(note, "run-it-yourself"))
-        exercises = [exercise for part in parts for name, under in part.entries if name == docname for exercise in under]
+        exercises = [exercise for part in parts for name, under in part.entries if name == docname
+                     for exercise in under]
         if exercises:
             cells.append(markdown_cell(toctree(exercises), "exercises-toctree"))
     notebook["cells"] = cells
@@ -210,12 +231,12 @@ def write_home_redirect(app: Sphinx, exception: Exception | None) -> None:
     """`index.html` at the top of the site: the home page is the index notebook's page."""
     if exception is not None or app.builder.format != "html" or app.config.root_doc == "index":
         return
-    target = app.builder.get_target_uri(app.config.root_doc)
+    target, title = html.escape(app.builder.get_target_uri(app.config.root_doc)), html.escape(app.config.html_title)
     page = (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">\n'
         f'<meta http-equiv="refresh" content="0; url={target}">\n'
-        f"<title>{app.config.html_title}</title></head>\n"
-        f'<body><p><a href="{target}">{app.config.html_title}</a></p></body></html>\n'
+        f"<title>{title}</title></head>\n"
+        f'<body><p><a href="{target}">{title}</a></p></body></html>\n'
     )
     Path(app.outdir, "index.html").write_text(page, encoding="utf-8")
 
@@ -223,5 +244,6 @@ def write_home_redirect(app: Sphinx, exception: Exception | None) -> None:
 def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("builder-inited", keep_outputs_with_the_cache, priority=600)  # after myst-nb's own
     app.connect("source-read", adapt_notebook)
+    app.connect("doctree-resolved", link_outputs_to_pages)
     app.connect("build-finished", write_home_redirect)
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}
