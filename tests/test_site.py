@@ -124,7 +124,7 @@ def open_page(chromium: Browser, path: Path, *, query: str = "", color_scheme: s
 
 
 @pytest.fixture(scope="module")
-def pages(site: Path, chromium: Browser) -> dict[Path, Page]:
+def pages(chromium: Browser, site: Path) -> dict[Path, Page]:
     """Every page of the site, by its path relative to the site, as Chromium showed it."""
     found = {}
     for path in sorted(site.rglob("*.html")):
