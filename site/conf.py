@@ -38,6 +38,8 @@ html_js_files = ["course.js"]
 html_copy_source = False  # each chapter has its own download link to the notebook itself
 html_show_sourcelink = False
 html_last_updated_fmt = None
+html_use_index = False  # no API to index: the search is the way in
+html_domain_indices = False
 html_theme_options = {
     "home_page_in_toc": True,
     "show_navbar_depth": 1,
