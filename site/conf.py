@@ -33,6 +33,7 @@ myst_heading_slug_func = "coursesite.jupyter_anchor"  # the notebooks link to Ju
 html_theme = "sphinx_book_theme"
 html_title = "Session vs token authentication, run for real"
 html_static_path = ["_static"]
+html_favicon = "_static/favicon.svg"  # else a browser asks a web server for /favicon.ico, which is not there
 html_css_files = ["course.css"]
 html_js_files = ["course.js"]
 html_copy_source = False  # each chapter has its own download link to the notebook itself

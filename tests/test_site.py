@@ -1,7 +1,8 @@
 """The course's website (`python3 dev.py site`): built from the notebooks, then checked in Chromium.
 
 The site is built once, into a temporary folder, the way dev.py builds it, and every page is
-opened from disk (file://), as by a reader who downloaded it, with no network: each page loads
+opened from disk (file://), as by a reader who downloaded it, with no network (and a few pages
+served over HTTP on loopback, as a web host would serve them): each page loads
 with no console error, no failed request and no request leaving the site; every internal link,
 anchor and image resolves; each chapter shows its headings and the outputs its notebook stores;
 the widgets are drawn from their saved state; the search finds chapter 11; previous/next walk
@@ -14,8 +15,11 @@ import json
 import re
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -104,8 +108,12 @@ def chromium() -> Iterator[Browser]:
         browser.close()
 
 
-def open_page(chromium: Browser, path: Path, *, query: str = "", color_scheme: str = "light") -> tuple[Any, list[str]]:
-    """Open a page of the site from disk; return the Playwright page and the list its problems go to."""
+def open_page(chromium: Browser, path: Path, *, query: str = "", color_scheme: str = "light",
+              site: Path | None = None, served: str | None = None) -> tuple[Any, list[str]]:
+    """Open a page of the site, from disk or as `served` (the site's base URL) serves it.
+
+    Return the Playwright page and the list its problems go to.
+    """
     context = chromium.new_context(color_scheme=color_scheme)
     problems: list[str] = []
 
@@ -113,13 +121,17 @@ def open_page(chromium: Browser, path: Path, *, query: str = "", color_scheme: s
         problems.append(f"request leaving the site: {route.request.url}")
         route.abort()
 
-    context.route(re.compile(r"^(?!file:|data:|blob:|about:)"), outside)
+    inside = "file:" if served is None else re.escape(served)
+    context.route(re.compile(rf"^(?!{inside}|data:|blob:|about:)"), outside)
     page = context.new_page()
     page.on("console", lambda message: problems.append(f"console {message.type}: {message.text}")
             if message.type == "error" else None)
     page.on("pageerror", lambda error: problems.append(f"script error: {error}"))
     page.on("requestfailed", lambda request: problems.append(f"failed: {request.url} {request.failure}"))
-    page.goto(path.as_uri() + (f"?{query}" if query else ""), wait_until="load")
+    page.on("response", lambda response: problems.append(f"{response.status}: {response.url}")
+            if response.status >= 400 else None)
+    url = path.as_uri() if served is None else served + path.relative_to(site).as_posix()
+    page.goto(url + (f"?{query}" if query else ""), wait_until="load")
     return page, problems
 
 
@@ -373,6 +385,41 @@ def test_a_light_and_a_dark_theme(site, chromium):
         assert not problems, problems
     assert shades["light"][0] == "light" and shades["dark"][0] == "dark" and shades["switched"] == "dark"
     assert sum(shades["light"][1]) > 600 and sum(shades["dark"][1]) < 150, shades
+
+
+class QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def served(site: Path) -> Iterator[str]:
+    """The site served over HTTP on a free loopback port, as a web host would serve it."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(QuietHandler, directory=str(site)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/"
+    server.shutdown()
+    server.server_close()
+    thread.join(timeout=5)
+
+
+@pytest.mark.browser
+def test_served_over_http_pages_load_cleanly_and_the_search_shows_excerpts(site, served, chromium):
+    for path in ["index.html", "notebooks/03-Token-Based-Authentication.html"]:  # the home page; a widget
+        page, problems = open_page(chromium, site / path, site=site, served=served)
+        try:
+            page.wait_for_url(re.compile(r"/notebooks/[^/]+\.html$"))  # index.html leads to the home page
+        finally:
+            page.context.close()
+        assert not problems, (path, problems)
+    page, problems = open_page(chromium, site / "search.html", query=f"q={SEARCH_TERM}", site=site, served=served)
+    try:
+        page.wait_for_selector("#search-results li p.context", timeout=15_000)  # fetched from the page found
+        excerpt = page.inner_text("#search-results li p.context")
+    finally:
+        page.context.close()
+    assert SEARCH_TERM in excerpt.lower() and not problems, (excerpt, problems)
 
 
 def test_an_unchanged_rebuild_reads_no_notebook_again(site):
