@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
-"""Set up and run the course: `python3 dev.py lab` opens it, `python3 dev.py test` tests it.
+"""Set up and run the course: `python3 dev.py lab` opens it, `python3 dev.py test` tests it,
+`python3 dev.py site` builds it as a website into _site/ (open _site/index.html).
 
-Both create `.venv/` on first use and (re)install the package into it whenever
-pyproject.toml changes; every other argument of `test` goes to pytest.
+Each creates `.venv/` on first use and (re)installs the package into it whenever
+pyproject.toml changes; every other argument of `test` goes to pytest, of `site` to sphinx-build.
 """
 
 from __future__ import annotations
@@ -16,7 +17,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
-EXTRAS = {"lab": "lab,test", "test": "test"}
+EXTRAS = {"lab": "lab,test", "test": "test", "site": "site"}
+# The website: the sources are the repository's notebooks (site/conf.py picks them), the stored
+# outputs as they are; the doctree cache makes an unchanged rebuild take a second or two.
+SITE_BUILD = ["-m", "sphinx", "-b", "html", "-W", "--keep-going", "-q", "-c", "site"]
 
 
 def venv_python() -> Path:
@@ -51,6 +55,11 @@ def main(argv: list[str]) -> int:
         as_root = ["--allow-root"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []  # containers, CI
         root = [f"--ServerApp.root_dir={ROOT}"]  # the whole course, not only notebooks/, in the file browser
         return subprocess.call([str(python), "-m", "jupyter", "lab", index, *root, *as_root, *rest], cwd=ROOT)
+    if command == "site":
+        built = subprocess.call([str(python), *SITE_BUILD, "-d", "build/site-doctrees", *rest, ".", "_site"], cwd=ROOT)
+        if built == 0:
+            print(f"built {ROOT / '_site'}: open _site/index.html")
+        return built
     return subprocess.call([str(python), "-m", "pytest", *rest], cwd=ROOT)
 
 
