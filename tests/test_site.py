@@ -27,7 +27,7 @@ from urllib.parse import unquote, urlsplit
 import pytest
 from playwright.sync_api import Browser, sync_playwright
 
-from authcourse.browser import chromium_path  # the one import of the browser lab in this file
+from authcourse.browserlab.browser import chromium_path  # the one import of the browser lab in this file
 from conftest import require
 
 ROOT = Path(__file__).resolve().parents[1]
