@@ -12,11 +12,12 @@ from typing import Any
 import nbformat
 import pytest
 
-from authcourse.grading.checks import EXERCISES
+from authcourse.grading.checks import EXERCISES, default_hidden, load_hidden
 from authcourse.grading.notebooks import BEGIN, END, check_id, reference
 from authcourse.grading.runtime import Report, evaluate
 
 ROOT = Path(__file__).resolve().parents[1]
+load_hidden(ROOT / "grading-hidden")
 NOTEBOOKS = {exercise.id: exercise.notebook for exercise in reference().values()}
 
 
