@@ -159,7 +159,9 @@ class KernelCommand(KernelSpecManager):
 
     def get_kernel_spec(self, kernel_name: str) -> KernelSpec:
         argv = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
-        return KernelSpec(argv=self.wrap(argv), display_name="authcourse grader", language="python")
+        # Interrupts travel as a message: a signal would reach bwrap (which dies of it), not the kernel inside.
+        return KernelSpec(argv=self.wrap(argv), display_name="authcourse grader", language="python",
+                          interrupt_mode="message")
 
 
 def where(cell: nbformat.NotebookNode) -> str:
