@@ -59,5 +59,19 @@ def bob_unaffected(server: Any) -> None:
     bob = token_of(server, BOB)
     everywhere(server, token_of(server))
     expect_status(profile(server, bob), 200)
+    alice = token_of(server)
     expect_status(everywhere(server, bob), 200)
+    expect_status(profile(server, bob), 401, "Token revoked", why="Bob's logout everywhere ends Bob's tokens")
+    expect_status(profile(server, alice), 200, why="Bob's logout everywhere must not end Alice's tokens")
     expect_status(profile(server, token_of(server, BOB)), 200)
+
+
+@EXERCISE.case("a second server reading the same store (the built-in version check) refuses the revoked tokens",
+               hidden=True)
+def second_server(server: Any) -> None:
+    laptop = token_of(server)
+    expect_status(everywhere(server, token_of(server)), 200)
+    other = server.remote.start("hooks", mode="token", hooks={}, settings={"revocation": "version"})
+    why = "keep the version in the store (version_key), where every server and every restart sees it"
+    expect_status(profile(other, laptop), 401, "Token revoked", why=why)
+    expect_status(profile(other, token_of(server)), 200, why=why)
