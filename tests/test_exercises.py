@@ -1191,7 +1191,7 @@ WRONG += [
         return [CourseServer("token", store=store, secret=secret, bcrypt_rounds=4).start() for _ in range(count)]
      """
         },
-        "session mode",
+        "it must be a session server",
     ),
     (
         "shared-store",

@@ -63,7 +63,9 @@ def running(fleet: Fleet) -> None:
     servers = fleet.start(SERVERS)
     expect(len(fleet.running) == SERVERS, f"got {len(fleet.running)} servers")
     expect(all(fleet.running), "not every server is running: call .start()")
-    expect(all(mode == "session" for mode in fleet.modes), "the servers must be in session mode")
+    for number, server in enumerate(servers):  # judged over HTTP, not on what the kernel reports
+        expect_status(request(server, "GET", "/health"), 200, why=f"server {number} must answer")
+        expect(cookie_value(login(server)), f"server {number} set no sid cookie at login: it must be a session server")
 
 
 @EXERCISE.case("a login on server 0 is honoured by every server, round robin")
