@@ -359,6 +359,8 @@ def test_a_partly_wrong_answer_gets_partial_marks_and_the_failed_cases(graded_cl
 def test_a_syntax_error_scores_zero_with_the_reason(graded_class: dict[str, Any]) -> None:
     item = row(graded_class, "syntax-error", "require-session")
     assert item["score"] == "0" and "raised SyntaxError" in item["notes"]
+    answer = next(i for i, c in enumerate(notebook_of("solutions", REQUIRE).cells, 1) if "def require_session" in c.source)
+    assert f"cell {answer} raised SyntaxError" in item["notes"], "the cell's number in the learner's notebook"
 
 
 def test_an_endless_loop_is_interrupted_and_the_rest_is_graded(graded_class: dict[str, Any]) -> None:
@@ -404,6 +406,10 @@ def test_each_learner_gets_a_feedback_file_naming_what_failed(graded_class: dict
     assert {path.stem for path in graded_class["feedback"].glob("*.md")} == learners
     partial = (graded_class["feedback"] / "partial.md").read_text()
     assert "## denylist-logout: " in partial and "grows forever" in partial
+    failed = [line for line in partial.splitlines() if line.startswith("- FAIL ")]
+    item = row(graded_class, "partial", "denylist-logout")
+    assert len(failed) == int(item["max"]) - int(item["score"]), "one line per failed case"
+    assert all(": " in line and "(denylist-logout)" in line for line in failed), failed
     assert "every case passed" in (graded_class["feedback"] / "solved.md").read_text()
 
 

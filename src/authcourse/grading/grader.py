@@ -1,12 +1,14 @@
-"""`authcourse grade`: run every submitted notebook in a fresh kernel, with limits, and score it.
+"""`authcourse grade`: each submitted notebook in a sandboxed kernel, judged from outside it.
 
-For each submission: read it (anything that is not a notebook scores 0 and says so), find which
-exercise it is, take out every check cell the learner's copy holds (noting any that were edited,
-deleted or duplicated) and append the reference check cells instead, so a learner can neither
-break nor fake a check. A first cell, added by the grader, sets the kernel's memory limit and
-turns on the hidden cases. Every cell has a time limit; an endless loop is interrupted and the
-run goes on; a kernel that dies scores 0 for the checks it did not reach. Submissions run in
-parallel, up to `jobs` at a time, each in its own kernel process.
+For each submission, a worker process (`worker.py`): read it (anything that is not a notebook
+scores 0 and says so), find which exercise it is, note check cells that were edited, deleted or
+duplicated, and run only the learner's code cells (not the check cells) in a fresh kernel inside
+the sandbox (`sandbox.py`), then the grader's harness cell (`harness.py`). The worker's judge
+then runs every case of the exercise, hidden ones included, over HTTP and against the shared
+store, and counts the score from what it saw (see the package docstring). Every cell has a time
+limit; an endless loop is interrupted and the run goes on; a kernel that dies, or a harness that
+cannot start, scores 0. Submissions run in parallel, up to `jobs` at a time. Notes name cells by
+their number in the learner's notebook (every cell counted, from 1).
 """
 
 from __future__ import annotations
