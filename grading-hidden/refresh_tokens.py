@@ -5,7 +5,9 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from authcourse.grading.checks.refresh_tokens import EXERCISE, INVALID, LIFETIME, REUSED, issued, refresh, refused, rotated
+from authcourse.grading.checks.refresh_tokens import (
+    EXERCISE, INVALID, LIFETIME, REUSED, issued, refresh, refused, rotated,
+)
 from authcourse.grading.checks.support import expect_status
 from authcourse.grading.runtime import expect
 
@@ -58,4 +60,5 @@ def unpredictable(server: Any) -> None:
     for i, a in enumerate(tokens):
         for b in tokens[i + 1:]:
             common = max((n for n in range(6, min(len(a), len(b)) + 1) if a[:n] == b[:n]), default=0)
-            expect(common < 6 and a[-6:] != b[-6:], f"{a[:12]}... and {b[:12]}... share a part: use secrets.token_urlsafe")
+            expect(common < 6 and a[-6:] != b[-6:],
+                   f"{a[:12]}... and {b[:12]}... share a part: use secrets.token_urlsafe")

@@ -61,4 +61,5 @@ def alice_not_admin(server: Any) -> None:
 def query_string(server: Any) -> None:
     sid = cookie_value(login(server))
     response = request(server, "GET", "/api/profile", params={"sid": sid})
-    expect_status(response, 401, NOT_AUTHENTICATED, why="credentials travel in the cookie, never in a URL (logs, Referer)")
+    expect_status(response, 401, NOT_AUTHENTICATED,
+                  why="credentials travel in the cookie, never in a URL (logs, Referer)")

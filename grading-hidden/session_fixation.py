@@ -30,7 +30,8 @@ def victim_identity(server: Any) -> None:
     response = profile(server, victim)
     expect_status(response, 200)
     name = response.json().get("user", {}).get("name")
-    expect(name == "Alice", f"the victim's new cookie gives {name}'s profile: the session must be the one who logged in")
+    expect(name == "Alice",
+           f"the victim's new cookie gives {name}'s profile: the session must be the one who logged in")
     admin = request(server, "GET", "/api/admin", headers={"Cookie": f"sid={victim}"})
     expect_status(admin, 403, "Forbidden", why="the victim must not inherit the planted session's role")
 

@@ -1095,7 +1095,8 @@ WRONG += [
             return Cookie("sid", value, secure=True, http_only=True, same_site="None")
         if scenario == "server-rendered":
             return Cookie("sid", value, secure=True, http_only=True, same_site="Lax")
-        return Cookie("sid", value, max_age=3600, secure=True, http_only=True, same_site="Strict", domain="admin.example")
+        return Cookie("sid", value, max_age=3600, secure=True, http_only=True, same_site="Strict",
+                      domain="admin.example")
      """
         },
         "leave Domain out",
@@ -1152,7 +1153,8 @@ WRONG += [
         {
             0: """
         secret = secrets.token_urlsafe(32)
-        return [CourseServer("session", store="fakeredis", secret=secret, bcrypt_rounds=4).start() for _ in range(count)]
+        return [CourseServer("session", store="fakeredis", secret=secret, bcrypt_rounds=4).start()
+                for _ in range(count)]
      """
         },
         "each server has a store of its own",
@@ -1794,7 +1796,9 @@ def test_a_wrong_answer_scores_less_and_the_check_names_the_mistake(
     assert said in reasons, f"{mistake}: the check did not say {said!r}: {reasons}"
 
 
-@pytest.mark.parametrize(("exercise_id", "check", "variant", "answers"), CORRECT, ids=[f"{c[0]}: {c[2]}" for c in CORRECT])
+@pytest.mark.parametrize(
+    ("exercise_id", "check", "variant", "answers"), CORRECT, ids=[f"{c[0]}: {c[2]}" for c in CORRECT]
+)
 def test_a_correct_answer_written_differently_gets_full_marks(
     exercise_id: str, check: str, variant: str, answers: dict[int, str]
 ) -> None:

@@ -255,15 +255,23 @@ if os.fork() == 0:
 """
 READ_HIDDEN = f"""
 import pathlib, re, authcourse
-found = [p for p in pathlib.Path(authcourse.__file__).parent.rglob("*.py") if re.search(r".case\\(.*hidden=True", p.read_text())]
+package = pathlib.Path(authcourse.__file__).parent
+found = [p for p in package.rglob("*.py") if re.search(r".case\\(.*hidden=True", p.read_text())]
 assert not found, "hidden cases in the package: " + ", ".join(map(str, found))
 print(open({str(ROOT / "grading-hidden" / "require_session.py")!r}).read()[:40])
+"""
+STDOUT_ROW = """
+import json, os
+forged = {"learner": "tamper-stdout", "exercise": "require-session", "score": 10, "maximum": 10}
+for fd in (1, 2):
+    os.write(fd, ("\\n" + json.dumps(forged) + "\\n").encode())
 """
 TAMPERING = {
     "tamper-runtime": RUNTIME_PATCH,
     "tamper-ipython-hook": IPYTHON_HOOK,
     "tamper-daemon": DAEMON,
     "tamper-read-hidden": READ_HIDDEN,
+    "tamper-stdout": STDOUT_ROW,
 }
 
 
@@ -359,7 +367,8 @@ def test_a_partly_wrong_answer_gets_partial_marks_and_the_failed_cases(graded_cl
 def test_a_syntax_error_scores_zero_with_the_reason(graded_class: dict[str, Any]) -> None:
     item = row(graded_class, "syntax-error", "require-session")
     assert item["score"] == "0" and "raised SyntaxError" in item["notes"]
-    answer = next(i for i, c in enumerate(notebook_of("solutions", REQUIRE).cells, 1) if "def require_session" in c.source)
+    cells = notebook_of("solutions", REQUIRE).cells
+    answer = next(i for i, c in enumerate(cells, 1) if "def require_session" in c.source)
     assert f"cell {answer} raised SyntaxError" in item["notes"], "the cell's number in the learner's notebook"
 
 
@@ -435,6 +444,10 @@ def test_replacing_the_check_runtime_in_the_kernel_changes_nothing(graded_class:
 
 def test_an_ipython_hook_printing_a_forged_result_changes_nothing(graded_class: dict[str, Any]) -> None:
     assert row(graded_class, "tamper-ipython-hook", "require-session")["score"] == "0"
+
+
+def test_a_forged_row_written_to_the_processes_stdout_changes_nothing(graded_class: dict[str, Any]) -> None:
+    assert row(graded_class, "tamper-stdout", "require-session")["score"] == "0"
 
 
 def test_a_double_forked_process_dies_with_its_submission_and_rewrites_nothing(graded_class: dict[str, Any]) -> None:

@@ -73,8 +73,10 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--timeout", type=int, default=60, help="seconds each cell may run (default 60)")
     grade.add_argument("--memory", type=int, default=2048, help="MiB of address space per notebook's kernel (default 2048)")
     grade.add_argument("--quiet", action="store_true", help="no progress bar and no table")
-    grade.add_argument("--hidden", type=Path, default=None, help="folder of the instructor's hidden cases (default: grading-hidden/ of the course's checkout)")
-    grade.add_argument("--no-sandbox", action="store_true", help="grade without bwrap (learner code runs with your rights; every row says so)")
+    grade.add_argument("--hidden", type=Path, default=None,
+                       help="folder of the instructor's hidden cases (default: grading-hidden/ of the course's checkout)")
+    grade.add_argument("--no-sandbox", action="store_true",
+                       help="grade without bwrap (learner code runs with your rights; every row says so)")
     from .fleet.workshop import add_parser as add_fleet_parser
 
     add_fleet_parser(commands)
@@ -86,7 +88,8 @@ def grade(args: argparse.Namespace) -> int:
     from .grading.sandbox import SandboxError
 
     if args.no_sandbox:
-        print("authcourse: WARNING: grading without a sandbox: each submission's code runs with your rights", file=sys.stderr)
+        print("authcourse: WARNING: grading without a sandbox: each submission's code runs with your rights",
+              file=sys.stderr)
     try:
         rows = grade_all(args.submissions, jobs=args.jobs, timeout=args.timeout, memory_mib=args.memory,
                          sandbox=not args.no_sandbox, hidden=args.hidden, progress=not args.quiet)

@@ -188,8 +188,8 @@ async def run(notebook: nbformat.NotebookNode, timeout: int, folder: Path, specs
         shutdown_kernel="immediate",
         resources={"metadata": {"path": str(folder)}},
     )
-    # The kernel process's own stderr (ipykernel start-up warnings) is not the learner's output, which comes over ZMQ.
-    async with client.async_setup_kernel(cleanup_kc=True, stderr=subprocess.DEVNULL):
+    # The kernel process's own stdout and stderr are not the learner's output, which comes over ZMQ.
+    async with client.async_setup_kernel(cleanup_kc=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL):
         for index, cell in enumerate(notebook.cells):
             started = time.monotonic()
             try:
@@ -248,8 +248,8 @@ def grade_here(submission: Submission, *, timeout: int, memory_mib: int, sandbox
         )
     exercise = identify(notebook, path.name)
     if exercise is None:
-        return Row(submission.learner, "unknown", 0, 0, [], ["no exercise of this course: no known check cell or file name"],
-                   str(path))
+        unknown = "no exercise of this course: no known check cell or file name"
+        return Row(submission.learner, "unknown", 0, 0, [], [unknown], str(path))
     graded, notes = prepared(notebook, exercise, memory_mib)
     row = Row(submission.learner, exercise.id, 0, maximum_of(exercise), [], notes, str(path))
     port, secret = free_port(), secrets.token_urlsafe(32)
@@ -269,7 +269,9 @@ def grade_here(submission: Submission, *, timeout: int, memory_mib: int, sandbox
         with tempfile.TemporaryDirectory(prefix="authcourse-grade-") as folder:
             work = Path(folder)
             cpu = max(120, timeout * (len(graded.cells) + 2))
-            wrap = (lambda argv: sandboxing.command(argv, work, memory_mib=memory_mib, cpu_seconds=cpu)) if sandbox else None
+            wrap = (
+                (lambda argv: sandboxing.command(argv, work, memory_mib=memory_mib, cpu_seconds=cpu)) if sandbox else None
+            )
             row.notes += asyncio.run(run(graded, timeout, work, KernelCommand(wrap), then))
     except Exception as error:  # the kernel did not even start: say so
         row.notes.append(f"could not run the notebook: {type(error).__name__}: {first_line(str(error))}")
@@ -294,21 +296,25 @@ def grade_submission(
 ) -> Row:
     """Grade one submission in a worker process of its own (its own network namespace, when sandboxed)."""
     started = time.monotonic()
+    # The row comes back on the worker's stdout after a nonce the kernel never sees: a line the learner's code
+    # writes to that stdout cannot pass for it.
+    nonce = secrets.token_hex(16)
     job = {"path": str(submission.path), "learner": submission.learner, "timeout": timeout, "memory": memory_mib,
-           "sandbox": sandbox, "hidden": str(hidden) if hidden else None}
+           "sandbox": sandbox, "hidden": str(hidden) if hidden else None, "nonce": nonce}
     budget = WORKER_BUDGET + timeout * 40
     try:
         done = subprocess.run([sys.executable, "-m", "authcourse.grading.worker"], input=json.dumps(job),
                               capture_output=True, text=True, timeout=budget)
-        answer = json.loads(done.stdout.strip().splitlines()[-1]) if done.stdout.strip() else None
+        lines = [line[len(nonce):] for line in done.stdout.splitlines() if line.startswith(nonce)]
+        answer = json.loads(lines[-1]) if lines else None
     except subprocess.TimeoutExpired:
         answer, done = None, None
     if isinstance(answer, dict) and "learner" in answer:
         row = Row(**answer)
     else:
         exercise = identify_by_name(submission.path.name)
-        why = (f"grading stopped after {budget} s" if done is None
-               else f"the grader's worker failed: {first_line(done.stderr.strip().splitlines()[-1] if done.stderr.strip() else '')}")
+        last = done.stderr.strip().splitlines()[-1] if done is not None and done.stderr.strip() else ""
+        why = f"grading stopped after {budget} s" if done is None else f"the grader's worker failed: {first_line(last)}"
         row = Row(submission.learner, exercise.id if exercise else "unknown", 0,
                   maximum_of(exercise) if exercise else 0, ["all"], [why], str(submission.path))
     if not sandbox:

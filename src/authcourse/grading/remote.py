@@ -8,6 +8,7 @@ and read the store from here; nothing the kernel says about a case is taken on t
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -68,8 +69,6 @@ class Remote:
             if self.same_process:
                 yield
             else:
-                import time
-
                 with time_machine.travel(time.time() + offset, tick=True):
                     yield
         finally:
@@ -78,8 +77,6 @@ class Remote:
     @contextmanager
     def at(self, when: float) -> Iterator[None]:
         """Run the block as if the clock read `when` (epoch seconds) on entry, in the kernel and the judge."""
-        import time
-
         with self.later(seconds=when - time.time()):
             yield
 

@@ -3,7 +3,7 @@
 With the sandbox, it first moves itself into a fresh network namespace (loopback only), which the
 sandboxed kernel then shares: the kernel reaches this process's judge and shared store, nothing
 else. Its clock is its own to move (`later()` in the cases), without touching other submissions.
-It prints one JSON line: the row. When it ends, the sandbox and every process in it end too.
+It prints one line: the grader's nonce, then the row as JSON. When it ends, the sandbox and every process in it end too.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ def main() -> int:
         load_hidden(Path(job["hidden"]))
     row = grade_here(Submission(Path(job["path"]), job["learner"]), timeout=job["timeout"],
                      memory_mib=job["memory"], sandbox=job["sandbox"])
-    print(json.dumps(asdict(row)), flush=True)
+    print(job["nonce"] + json.dumps(asdict(row)), flush=True)
     return 0
 
 

@@ -158,7 +158,9 @@ def admin_tight(judge: Judge) -> None:
     expect(cookie.domain is None, f"Domain={cookie.domain} shares it with every subdomain: leave Domain out")
     expect(not scripts_read(judge, "admin") and cookie.secure, "add HttpOnly and Secure")
     left = lifetime(cookie)
-    expect(left is not None and 0 < left <= 3600 + 5, f"{cookie.render()}: it must end within 3600 s (Max-Age or Expires)")
+    expect(
+        left is not None and 0 < left <= 3600 + 5, f"{cookie.render()}: it must end within 3600 s (Max-Age or Expires)"
+    )
 
 
 @EXERCISE.case("every cookie still logs in: the server reads back the sid it was given")

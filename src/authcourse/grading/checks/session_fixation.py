@@ -7,7 +7,7 @@ import time
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
-from ...sessions import Session, SessionManager, session_key, user_sessions_key
+from ...sessions import Session, SessionManager, session_key
 from ..remote import Remote, RemoteServer
 from ..runtime import Exercise, expect
 from .support import ALICE, BOB, cookie_value, expect_status, login, request, shown
