@@ -48,9 +48,7 @@ def isolate_network() -> None:
 
 def package_root() -> Path:
     """The folder holding the `authcourse` package (src/ of a checkout, or site-packages)."""
-    import authcourse
-
-    return Path(authcourse.__file__).resolve().parents[1]
+    return Path(__file__).resolve().parents[2]  # grading/ -> authcourse/ -> the folder holding it
 
 
 def command(kernel: list[str], work: Path, *, memory_mib: int, cpu_seconds: int) -> list[str]:
