@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from authcourse.cookiemodel import Request, predict
-from authcourse.grading.checks.cookie_attributes import API, EXERCISE, PAGES, SCENARIOS, Judge, sent
+# Request and predict: the cookie model, through the visible module (wherever the model's module lives).
+from authcourse.grading.checks.cookie_attributes import API, EXERCISE, PAGES, SCENARIOS, Judge, Request, predict, sent
 from authcourse.grading.runtime import expect
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from authcourse.cookiemodel import Request, predict
+from authcourse.grading.checks.cookie_attributes import Request, predict  # the cookie model, through a visible module
 from authcourse.grading.checks.session_logout import EXERCISE, clearing_cookie, logged_out
 from authcourse.grading.checks.support import cookie_value, expect_status, login, request, set_cookies
 from authcourse.grading.runtime import expect
