@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import textwrap
+import time
 from pathlib import Path
 from typing import Any
 
@@ -1826,3 +1827,27 @@ def test_the_check_cells_of_a_notebook_print_one_line_per_case_then_the_score(
     visible = len([case for case in EXERCISES["refresh-tokens"].cases if not case.hidden])
     assert lines[-1] == f"Score: {visible}/{visible}", "a learner's notebook never runs the hidden cases"
     assert report.maximum > visible
+
+
+def test_time_that_depends_on_the_machines_time_zone_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The grader's sandbox runs kernels at UTC+14 (sandbox.TIME_ZONE); here, this process does."""
+    from authcourse.grading.sandbox import TIME_ZONE
+
+    naive_utc = {
+        0: """
+        from datetime import datetime
+        remaining = principal.claims["exp"] - datetime.utcnow().timestamp()
+        auth.tokens.store.set(denylist_key(principal.claims["jti"]), "revoked", ttl=remaining)
+        return respond({"message": "Logged out"})
+     """
+    }
+    monkeypatch.setenv("TZ", TIME_ZONE)
+    time.tzset()
+    try:
+        report = graded("denylist-logout", "denylist-logout", answers=naive_utc)
+        solution = graded("denylist-logout", "denylist-logout")
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    assert report.score < report.maximum and "use exp - now" in " ".join(o.reason for o in report.outcomes)
+    assert solution.score == solution.maximum, "\n".join(solution.lines())

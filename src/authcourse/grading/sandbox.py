@@ -9,7 +9,8 @@ capabilities (`--cap-drop ALL`), a new session (no terminal injection), a clean 
 The network is the grader's worker's own: the worker first moves itself into a fresh network
 namespace that has only a loopback (`isolate_network`), so the kernel can reach nothing but the
 grader's judge and the shared store beside it, and nothing outside can reach the kernel.
-Limits: address space (`--as`), CPU seconds (`--cpu`), no core files.
+Limits: address space (`--as`), CPU seconds (`--cpu`), no core files. Its time zone is UTC+14
+(`TIME_ZONE`): time that depends on the machine's time zone shows.
 """
 
 from __future__ import annotations
@@ -24,6 +25,9 @@ import sys
 from pathlib import Path
 
 CLONE_NEWNET = 0x40000000
+# The kernel's local time zone: 14 h ahead of UTC, so that an answer mixing naive local and UTC
+# datetimes (`datetime.utcnow().timestamp()`) is off by 14 hours, not by the grader's own offset.
+TIME_ZONE = "Pacific/Kiritimati"
 SIOCGIFFLAGS, SIOCSIFFLAGS, IFF_UP = 0x8913, 0x8914, 0x1
 
 
@@ -76,7 +80,7 @@ def command(kernel: list[str], work: Path, *, memory_mib: int, cpu_seconds: int)
     args += ["--die-with-parent", "--new-session", "--cap-drop", "ALL", "--clearenv"]
     environment = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": "/tmp", "LANG": "C.UTF-8",
                    "IPYTHONDIR": "/tmp/ipython", "JUPYTER_RUNTIME_DIR": "/tmp", "MPLBACKEND": "Agg",
-                   "PYTHONDONTWRITEBYTECODE": "1"}
+                   "PYTHONDONTWRITEBYTECODE": "1", "TZ": TIME_ZONE}
     for name, value in environment.items():
         args += ["--setenv", name, value]
     limits = ["prlimit", f"--as={memory_mib * 2**20}", f"--cpu={cpu_seconds}", "--core=0", "--"]
@@ -86,6 +90,6 @@ def command(kernel: list[str], work: Path, *, memory_mib: int, cpu_seconds: int)
 SETTINGS = (
     "bwrap: read-only /usr, /etc, Python prefix and package; private tmpfs /tmp; one writable work folder; "
     "own /proc and /dev; --unshare-pid --unshare-ipc --unshare-uts --unshare-cgroup-try --die-with-parent "
-    "--new-session --cap-drop ALL --clearenv; network: a fresh namespace with only loopback, shared with the "
+    "--new-session --cap-drop ALL --clearenv, TZ=Pacific/Kiritimati; network: a fresh namespace with only loopback, shared with the "
     "grader's worker; prlimit: --as (memory), --cpu, --core=0"
 )
