@@ -266,6 +266,15 @@ forged = {"learner": "tamper-stdout", "exercise": "require-session", "score": 10
 for fd in (1, 2):
     os.write(fd, ("\\n" + json.dumps(forged) + "\\n").encode())
 """
+# What the sandbox refuses, one cell each (every one must raise), in a solved notebook that still gets full marks.
+PROBES = {
+    "network": "import socket\nsocket.create_connection(('151.101.0.223', 443), timeout=3)",
+    "read-only system": "open('/usr/lib/authcourse-probe', 'w')",
+    "read-only package": "import authcourse, pathlib\n(pathlib.Path(authcourse.__file__).parent / 'x.py').write_text('')",
+    "other files": f"open({str(ROOT / 'README.md')!r}).read()",
+    "own processes only": "import os\nassert len([p for p in os.listdir('/proc') if p.isdigit()]) > 50, 'few processes'",
+    "no capabilities": "import os\nos.chroot('/tmp')",
+}
 TAMPERING = {
     "tamper-runtime": RUNTIME_PATCH,
     "tamper-ipython-hook": IPYTHON_HOOK,
@@ -318,6 +327,10 @@ def build_class(folder: Path) -> None:
     save("kernel-crash", REFRESH, with_cell(notebook_of("solutions", REFRESH), "import os\nos._exit(1)"))
     save("memory-hog", REQUIRE, with_cell(notebook_of("solutions", REQUIRE), "hog = bytearray(8 * 2**30)"))
     save("not-a-notebook", REQUIRE, "this is my homework, sorry\n")
+    probe = notebook_of("solutions", REQUIRE)
+    for source in reversed(PROBES.values()):
+        with_cell(probe, source)
+    save("sandbox-probe", REQUIRE, probe)
     for learner, source in TAMPERING.items():
         save(learner, REQUIRE, with_cell(notebook_of("exercises", REQUIRE), source))
     save("json-not-notebook", REFRESH, '{"cells": 5}')
@@ -468,6 +481,17 @@ def test_the_output_folder_holds_only_what_the_grader_wrote(graded_class: dict[s
 def test_the_hidden_cases_cannot_be_read_from_the_kernel(graded_class: dict[str, Any]) -> None:
     item = row(graded_class, "tamper-read-hidden", "require-session")
     assert item["score"] == "0" and "raised FileNotFoundError" in item["notes"], item
+
+
+def test_the_sandbox_refuses_network_writes_other_files_and_capabilities(graded_class: dict[str, Any]) -> None:
+    item = row(graded_class, "sandbox-probe", "require-session")
+    assert full(item), item
+    notes = item["notes"]
+    assert "raised OSError: [Errno 101] Network is unreachable" in notes
+    assert notes.count("Read-only file system") == 2
+    assert "raised FileNotFoundError" in notes, "the repository is not in the sandbox"
+    assert "raised AssertionError: few processes" in notes, "a PID namespace of its own"
+    assert "raised PermissionError: [Errno 1] Operation not permitted" in notes, "no CAP_SYS_CHROOT"
 
 
 def _read(path: Path) -> bytes:
