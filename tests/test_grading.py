@@ -6,14 +6,16 @@ from __future__ import annotations
 import csv
 import importlib.util
 import json
+import re
 import shutil
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
 import nbformat
 import pytest
+from conftest import require
 
 from authcourse.cli import main
 from authcourse.grading.grader import find_submissions, prepared
@@ -30,7 +32,21 @@ _spec.loader.exec_module(make_exercises)
 # The runtime -------------------------------------------------------------------------------------
 
 
+class Local:
+    """The names of a notebook, as a judge's target: what the runtime's own tests need of a harness."""
+
+    def __init__(self, names: dict[str, Any]) -> None:
+        self.names = names
+
+    def missing(self, names: tuple[str, ...]) -> list[str]:
+        return [name for name in names if name not in self.names]
+
+    def stop_all(self) -> None:
+        pass
+
+
 def toy_exercise(**kwargs: Any) -> Exercise:
+    kwargs.setdefault("context", lambda target: nullcontext(target.names))
     exercise = Exercise("toy", ("answer",), **kwargs)
 
     @exercise.case("answer(2) is 4")
@@ -46,8 +62,8 @@ def toy_exercise(**kwargs: Any) -> Exercise:
 
 def test_hidden_cases_run_only_when_grading() -> None:
     exercise = toy_exercise()
-    assert evaluate(exercise, {"answer": lambda x: 2 * x}, hidden=False).maximum == 1
-    report = evaluate(exercise, {"answer": lambda x: 4 if x == 2 else 0}, hidden=True)
+    assert evaluate(exercise, Local({"answer": lambda x: 2 * x}), hidden=False).maximum == 1
+    report = evaluate(exercise, Local({"answer": lambda x: 4 if x == 2 else 0}), hidden=True)
     assert (report.score, report.maximum, report.failed) == (1, 2, ["answer(3) is 6"])
 
 
@@ -57,7 +73,7 @@ def test_an_endless_loop_costs_one_case_and_the_rest_are_not_run() -> None:
             time.sleep(0.01)
 
     started = time.monotonic()
-    report = evaluate(toy_exercise(), {"answer": forever}, hidden=True, timeout=0.3)
+    report = evaluate(toy_exercise(), Local({"answer": forever}), hidden=True, timeout=0.3)
     assert time.monotonic() - started < 2
     assert [o.reason for o in report.outcomes] == [
         "did not finish within 0.3 s (an endless loop?)",
@@ -66,7 +82,7 @@ def test_an_endless_loop_costs_one_case_and_the_rest_are_not_run() -> None:
 
 
 def test_a_learner_exception_is_one_line_and_its_traceback_is_kept_for_traceback_true() -> None:
-    report = evaluate(toy_exercise(), {"answer": lambda x: {}["sid"]}, hidden=False)
+    report = evaluate(toy_exercise(), Local({"answer": lambda x: {}["sid"]}), hidden=False)
     outcome = report.outcomes[0]
     assert outcome.reason == "your code raised KeyError: 'sid'"
     assert "Traceback" in outcome.trace
@@ -74,15 +90,15 @@ def test_a_learner_exception_is_one_line_and_its_traceback_is_kept_for_traceback
 
 
 def test_a_missing_name_or_a_failing_setup_fails_every_case_with_the_reason() -> None:
-    missing = evaluate(toy_exercise(), {}, hidden=True)
+    missing = evaluate(toy_exercise(), Local({}), hidden=True)
     assert missing.score == 0 and all("answer is not defined" in o.reason for o in missing.outcomes)
 
     @contextmanager
-    def broken(ns: Any) -> Any:
+    def broken(target: Any) -> Any:
         raise NotImplementedError()
         yield
 
-    report = evaluate(toy_exercise(context=broken), {"answer": abs}, hidden=True)
+    report = evaluate(toy_exercise(context=broken), Local({"answer": abs}), hidden=True)
     assert report.score == 0 and all("not implemented yet" in o.reason for o in report.outcomes)
 
 
@@ -138,7 +154,7 @@ def test_the_sync_check_fails_when_an_exercise_differs_from_its_solution(tmp_pat
     assert make_exercises.main(["--check", "--root", str(tmp_path)]) == 0, "regenerating repairs it"
 
 
-def test_prepared_notebooks_put_back_each_reference_check_once_and_say_what_was_wrong() -> None:
+def test_prepared_notebooks_hold_only_the_learners_cells_numbered_as_the_learner_sees_them() -> None:
     exercise = reference()["session-fixation"]
     notebook = nbformat.read(ROOT / "exercises" / exercise.notebook, as_version=4)
     checks = [cell for cell in notebook.cells if check_id(cell)]
@@ -147,16 +163,20 @@ def test_prepared_notebooks_put_back_each_reference_check_once_and_say_what_was_
     notebook.cells.append(checks[0].copy())  # duplicated
     graded, notes = prepared(notebook, exercise, 1024)
     assert notes == [
-        "check cell fixation-login was edited: restored from the reference",
+        "check cell fixation-login was edited: the grader runs its own cases, not the cell",
         "check cell fixation-login appeared 2 times: graded once",
-        "check cell fixation-regenerate was missing: restored from the reference",
+        "check cell fixation-regenerate was missing: the grader runs its own cases anyway",
     ]
-    assert 'print("Score: 6/6")' not in json.dumps(graded)
-    assert [c.metadata.get("authcourse-grader") for c in graded.cells if c.metadata.get("authcourse-grader")] == [
-        "setup",
-        "fixation-login",
-        "fixation-regenerate",
-    ]
+    assert 'print("Score: 6/6")' not in json.dumps(graded) and "check(" not in json.dumps(graded)
+    numbers = [c.metadata.get("authcourse-learner-cell") for c in graded.cells[1:]]
+    code = [i for i, c in enumerate(notebook.cells, start=1) if c.cell_type == "code" and not check_id(c)]
+    assert numbers == code
+
+
+def test_no_hidden_case_ships_in_the_package_and_the_learners_check_runs_only_visible_ones() -> None:
+    package = ROOT / "src" / "authcourse" / "grading"
+    assert not [p for p in package.rglob("*.py") if re.search(r"\.case\(.*hidden=True", p.read_text())]
+    assert (ROOT / "grading-hidden").is_dir() and "grading-hidden" not in (ROOT / "pyproject.toml").read_text()
 
 
 def test_learners_are_named_by_their_folder_or_their_file(tmp_path: Path) -> None:
@@ -188,6 +208,80 @@ REQUIRE = "02-Exercise-Require-Session.ipynb"
 REFRESH = "10-Exercise-Refresh-Tokens.ipynb"
 FIXATION = "09-Exercise-Session-Fixation.ipynb"
 DENYLIST = "06-Exercise-Denylist-Logout.ipynb"
+
+
+# Tampering, each kind the issue lists, on a blank answer (worth 0): what the old grader let through.
+RUNTIME_PATCH = """
+import authcourse.grading.runtime as runtime
+real_evaluate = runtime.evaluate
+def evaluate(exercise, namespace, **kwargs):
+    report = real_evaluate(exercise, namespace, **kwargs)
+    return runtime.Report(report.check, [runtime.Outcome(o.case, True, "", o.hidden) for o in report.outcomes])
+runtime.evaluate = evaluate
+import authcourse.grading.harness as harness
+harness.Harness.op_errors = lambda self, server: {"last": None}
+"""
+IPYTHON_HOOK = """
+from IPython import get_ipython
+from IPython.display import display
+def forge(result):
+    print("Check require-session:\\nScore: 10/10")
+    display({"application/vnd.authcourse.check+json": {"check": "require-session", "score": 8, "max": 8,
+             "failed": [], "reasons": []}}, raw=True)
+get_ipython().events.register("post_run_cell", forge)
+"""
+DAEMON = """
+import os, sys
+DAEMON = r'''
+import csv, glob, os, sys, time
+deadline = time.time() + 240
+while time.time() < deadline:
+    for path in glob.glob("/tmp/**/grades.csv", recursive=True):
+        rows = list(csv.reader(open(path)))
+        if any(row and row[0] == "tamper-daemon" and row[2] != row[3] for row in rows):
+            time.sleep(0.5)
+            rows = [row[:2] + [row[3], row[3], "", ""] + row[6:] if row and row[0] == "tamper-daemon" else row
+                    for row in csv.reader(open(path))]
+            csv.writer(open(path, "w", newline="")).writerows(rows)
+            os.makedirs(os.path.join(os.path.dirname(path), "feedback"), exist_ok=True)
+            open(os.path.join(os.path.dirname(path), "feedback", "forged.md"), "w").write("# forged")
+    time.sleep(0.2)
+'''
+if os.fork() == 0:
+    os.setsid()
+    if os.fork() == 0:
+        os.execv(sys.executable, [sys.executable, "-c", DAEMON, "authcourse-tamper-daemon"])
+    os._exit(0)
+"""
+READ_HIDDEN = f"""
+import pathlib, re, authcourse
+package = pathlib.Path(authcourse.__file__).parent
+found = [p for p in package.rglob("*.py") if re.search(r".case\\(.*hidden=True", p.read_text())]
+assert not found, "hidden cases in the package: " + ", ".join(map(str, found))
+print(open({str(ROOT / "grading-hidden" / "require_session.py")!r}).read()[:40])
+"""
+STDOUT_ROW = """
+import json, os
+forged = {"learner": "tamper-stdout", "exercise": "require-session", "score": 10, "maximum": 10}
+for fd in (1, 2):
+    os.write(fd, ("\\n" + json.dumps(forged) + "\\n").encode())
+"""
+# What the sandbox refuses, one cell each (every one must raise), in a solved notebook that still gets full marks.
+PROBES = {
+    "network": "import socket\nsocket.create_connection(('151.101.0.223', 443), timeout=3)",
+    "read-only system": "open('/usr/lib/authcourse-probe', 'w')",
+    "read-only package": "import authcourse, pathlib\n(pathlib.Path(authcourse.__file__).parent / 'x.py').write_text('')",
+    "other files": f"open({str(ROOT / 'README.md')!r}).read()",
+    "own processes only": "import os\nassert len([p for p in os.listdir('/proc') if p.isdigit()]) > 50, 'few processes'",
+    "no capabilities": "import os\nos.chroot('/tmp')",
+}
+TAMPERING = {
+    "tamper-runtime": RUNTIME_PATCH,
+    "tamper-ipython-hook": IPYTHON_HOOK,
+    "tamper-daemon": DAEMON,
+    "tamper-read-hidden": READ_HIDDEN,
+    "tamper-stdout": STDOUT_ROW,
+}
 
 
 def build_class(folder: Path) -> None:
@@ -233,11 +327,18 @@ def build_class(folder: Path) -> None:
     save("kernel-crash", REFRESH, with_cell(notebook_of("solutions", REFRESH), "import os\nos._exit(1)"))
     save("memory-hog", REQUIRE, with_cell(notebook_of("solutions", REQUIRE), "hog = bytearray(8 * 2**30)"))
     save("not-a-notebook", REQUIRE, "this is my homework, sorry\n")
+    probe = notebook_of("solutions", REQUIRE)
+    for source in reversed(PROBES.values()):
+        with_cell(probe, source)
+    save("sandbox-probe", REQUIRE, probe)
+    for learner, source in TAMPERING.items():
+        save(learner, REQUIRE, with_cell(notebook_of("exercises", REQUIRE), source))
     save("json-not-notebook", REFRESH, '{"cells": 5}')
 
 
 @pytest.fixture(scope="module")
 def graded_class(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    require(shutil.which("bwrap"), "bwrap not installed (apt-get install bubblewrap)")
     folder = tmp_path_factory.mktemp("class")
     build_class(folder / "submissions")
     out = folder / "grades.csv"
@@ -246,7 +347,7 @@ def graded_class(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     )
     with out.open(newline="") as file:
         rows = {(row["learner"], row["exercise"]): row for row in csv.DictReader(file)}
-    return {"rows": rows, "feedback": folder / "feedback"}
+    return {"rows": rows, "feedback": folder / "feedback", "csv": out, "folder": folder}
 
 
 def row(graded_class: dict[str, Any], learner: str, exercise: str) -> dict[str, str]:
@@ -261,7 +362,7 @@ def test_solutions_get_full_marks_hidden_cases_included(graded_class: dict[str, 
     for exercise in ("require-session", "refresh-tokens", "session-fixation"):
         item = row(graded_class, "solved", exercise)
         assert full(item) and item["notes"] == "", item
-    assert row(graded_class, "solved", "require-session")["max"] == "8", "5 visible + 3 hidden cases"
+    assert row(graded_class, "solved", "require-session")["max"] == "10", "5 visible + 5 hidden cases"
 
 
 def test_blank_exercises_get_zero_without_stopping_the_run(graded_class: dict[str, Any]) -> None:
@@ -279,6 +380,9 @@ def test_a_partly_wrong_answer_gets_partial_marks_and_the_failed_cases(graded_cl
 def test_a_syntax_error_scores_zero_with_the_reason(graded_class: dict[str, Any]) -> None:
     item = row(graded_class, "syntax-error", "require-session")
     assert item["score"] == "0" and "raised SyntaxError" in item["notes"]
+    cells = notebook_of("solutions", REQUIRE).cells
+    answer = next(i for i, c in enumerate(cells, 1) if "def require_session" in c.source)
+    assert f"cell {answer} raised SyntaxError" in item["notes"], "the cell's number in the learner's notebook"
 
 
 def test_an_endless_loop_is_interrupted_and_the_rest_is_graded(graded_class: dict[str, Any]) -> None:
@@ -289,7 +393,7 @@ def test_an_endless_loop_is_interrupted_and_the_rest_is_graded(graded_class: dic
 
 def test_a_deleted_check_cell_is_restored_and_noted(graded_class: dict[str, Any]) -> None:
     item = row(graded_class, "deleted-check", "require-session")
-    assert full(item) and "check cell require-session was missing: restored" in item["notes"]
+    assert full(item) and "check cell require-session was missing" in item["notes"]
 
 
 def test_duplicated_cells_are_graded_once(graded_class: dict[str, Any]) -> None:
@@ -299,7 +403,7 @@ def test_duplicated_cells_are_graded_once(graded_class: dict[str, Any]) -> None:
 
 def test_an_edited_check_cell_is_restored_and_cannot_fake_a_score(graded_class: dict[str, Any]) -> None:
     item = row(graded_class, "edited-check", "require-session")
-    assert item["score"] == "0" and "was edited: restored from the reference" in item["notes"]
+    assert item["score"] == "0" and "was edited: the grader runs its own cases" in item["notes"]
 
 
 def test_a_kernel_crash_scores_zero_for_what_it_did_not_reach(graded_class: dict[str, Any]) -> None:
@@ -314,7 +418,7 @@ def test_the_memory_limit_stops_a_hog_and_the_checks_still_run(graded_class: dic
 
 def test_files_that_are_not_notebooks_score_zero_with_the_reason(graded_class: dict[str, Any]) -> None:
     text = row(graded_class, "not-a-notebook", "require-session")
-    assert text["score"] == "0" and text["max"] == "8" and text["notes"].startswith("not a notebook")
+    assert text["score"] == "0" and text["max"] == "10" and text["notes"].startswith("not a notebook")
     json_file = row(graded_class, "json-not-notebook", "refresh-tokens")
     assert json_file["score"] == "0" and json_file["notes"].startswith("not a notebook")
 
@@ -324,6 +428,10 @@ def test_each_learner_gets_a_feedback_file_naming_what_failed(graded_class: dict
     assert {path.stem for path in graded_class["feedback"].glob("*.md")} == learners
     partial = (graded_class["feedback"] / "partial.md").read_text()
     assert "## denylist-logout: " in partial and "grows forever" in partial
+    failed = [line for line in partial.splitlines() if line.startswith("- FAIL ")]
+    item = row(graded_class, "partial", "denylist-logout")
+    assert len(failed) == int(item["max"]) - int(item["score"]), "one line per failed case"
+    assert all(": " in line and "(denylist-logout)" in line for line in failed), failed
     assert "every case passed" in (graded_class["feedback"] / "solved.md").read_text()
 
 
@@ -338,3 +446,72 @@ def test_learner_code_that_hangs_the_live_server_fails_one_case_and_skips_the_re
     reasons = [outcome.reason for outcome in report.outcomes]
     assert reasons[0] == "the server did not answer within 5 s: does your code loop forever?"
     assert set(reasons[1:]) == {"not run: your code is still stuck in an earlier case"}
+
+
+# Tampering: each kind the issue lists gets the score its real (blank) answer deserves ---------------
+
+
+def test_replacing_the_check_runtime_in_the_kernel_changes_nothing(graded_class: dict[str, Any]) -> None:
+    assert row(graded_class, "tamper-runtime", "require-session")["score"] == "0"
+
+
+def test_an_ipython_hook_printing_a_forged_result_changes_nothing(graded_class: dict[str, Any]) -> None:
+    assert row(graded_class, "tamper-ipython-hook", "require-session")["score"] == "0"
+
+
+def test_a_forged_row_written_to_the_processes_stdout_changes_nothing(graded_class: dict[str, Any]) -> None:
+    assert row(graded_class, "tamper-stdout", "require-session")["score"] == "0"
+
+
+def test_a_double_forked_process_dies_with_its_submission_and_rewrites_nothing(graded_class: dict[str, Any]) -> None:
+    time.sleep(2)  # the daemon polls every 0.2 s: had it survived, it would have struck by now
+    with graded_class["csv"].open(newline="") as file:
+        rows = {r["learner"]: r for r in csv.DictReader(file)}
+    assert rows["tamper-daemon"]["score"] == "0", rows["tamper-daemon"]
+    alive = [p for p in Path("/proc").glob("[0-9]*/cmdline") if b"authcourse-tamper-daemon" in _read(p)]
+    assert not alive, "a process of a graded submission outlived its grading"
+
+
+def test_the_output_folder_holds_only_what_the_grader_wrote(graded_class: dict[str, Any]) -> None:
+    time.sleep(1)
+    learners = {learner for learner, _ in graded_class["rows"]}
+    assert {p.name for p in graded_class["feedback"].iterdir()} == {f"{learner}.md" for learner in learners}
+
+
+def test_the_hidden_cases_cannot_be_read_from_the_kernel(graded_class: dict[str, Any]) -> None:
+    item = row(graded_class, "tamper-read-hidden", "require-session")
+    assert item["score"] == "0" and "raised FileNotFoundError" in item["notes"], item
+
+
+def test_the_sandbox_refuses_network_writes_other_files_and_capabilities(graded_class: dict[str, Any]) -> None:
+    item = row(graded_class, "sandbox-probe", "require-session")
+    assert full(item), item
+    notes = item["notes"]
+    assert "raised OSError: [Errno 101] Network is unreachable" in notes
+    assert notes.count("Read-only file system") == 2
+    assert "raised FileNotFoundError" in notes, "the repository is not in the sandbox"
+    assert "raised AssertionError: few processes" in notes, "a PID namespace of its own"
+    assert "raised PermissionError: [Errno 1] Operation not permitted" in notes, "no CAP_SYS_CHROOT"
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return b""
+
+
+def test_without_bwrap_the_grader_refuses_unless_told_no_sandbox(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "ada").mkdir()
+    shutil.copy(ROOT / "solutions" / REQUIRE, tmp_path / "ada" / REQUIRE)
+    monkeypatch.setattr("authcourse.grading.sandbox.bwrap", lambda: None)
+    out = tmp_path / "grades.csv"
+    assert main(["grade", str(tmp_path / "ada"), "--csv", str(out), "--quiet"]) == 2
+    assert "bwrap" in capsys.readouterr().err and not out.exists()
+    assert main(["grade", str(tmp_path / "ada"), "--csv", str(out), "--quiet", "--no-sandbox"]) == 0
+    assert "WARNING" in capsys.readouterr().err
+    with out.open(newline="") as file:
+        (only,) = list(csv.DictReader(file))
+    assert only["score"] == only["max"] and "WITHOUT a sandbox" in only["notes"]

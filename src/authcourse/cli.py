@@ -73,6 +73,10 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--timeout", type=int, default=60, help="seconds each cell may run (default 60)")
     grade.add_argument("--memory", type=int, default=2048, help="MiB of address space per notebook's kernel (default 2048)")
     grade.add_argument("--quiet", action="store_true", help="no progress bar and no table")
+    grade.add_argument("--hidden", type=Path, default=None,
+                       help="folder of the instructor's hidden cases (default: grading-hidden/ of the course's checkout)")
+    grade.add_argument("--no-sandbox", action="store_true",
+                       help="grade without bwrap (learner code runs with your rights; every row says so)")
     from .fleet.workshop import add_parser as add_fleet_parser
 
     add_fleet_parser(commands)
@@ -82,8 +86,17 @@ def build_parser() -> argparse.ArgumentParser:
 def grade(args: argparse.Namespace) -> int:
     from .grading.grader import grade as grade_all
     from .grading.grader import summary, write_csv, write_feedback
+    from .grading.sandbox import SandboxError
 
-    rows = grade_all(args.submissions, jobs=args.jobs, timeout=args.timeout, memory_mib=args.memory, progress=not args.quiet)
+    if args.no_sandbox:
+        print("authcourse: WARNING: grading without a sandbox: each submission's code runs with your rights",
+              file=sys.stderr)
+    try:
+        rows = grade_all(args.submissions, jobs=args.jobs, timeout=args.timeout, memory_mib=args.memory,
+                         sandbox=not args.no_sandbox, hidden=args.hidden, progress=not args.quiet)
+    except (SandboxError, FileNotFoundError) as error:
+        print(f"authcourse: {error}", file=sys.stderr)
+        return 2
     if not rows:
         print("authcourse: no notebooks found in " + " ".join(args.submissions), file=sys.stderr)
         return 1

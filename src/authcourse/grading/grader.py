@@ -1,26 +1,31 @@
-"""`authcourse grade`: run every submitted notebook in a fresh kernel, with limits, and score it.
+"""`authcourse grade`: each submitted notebook in a sandboxed kernel, judged from outside it.
 
-For each submission: read it (anything that is not a notebook scores 0 and says so), find which
-exercise it is, take out every check cell the learner's copy holds (noting any that were edited,
-deleted or duplicated) and append the reference check cells instead, so a learner can neither
-break nor fake a check. A first cell, added by the grader, sets the kernel's memory limit and
-turns on the hidden cases. Every cell has a time limit; an endless loop is interrupted and the
-run goes on; a kernel that dies scores 0 for the checks it did not reach. Submissions run in
-parallel, up to `jobs` at a time, each in its own kernel process.
+For each submission, a worker process (`worker.py`): read it (anything that is not a notebook
+scores 0 and says so), find which exercise it is, note check cells that were edited, deleted or
+duplicated, and run only the learner's code cells (not the check cells) in a fresh kernel inside
+the sandbox (`sandbox.py`), then the grader's harness cell (`harness.py`). The worker's judge
+then runs every case of the exercise, hidden ones included, over HTTP and against the shared
+store, and counts the score from what it saw (see the package docstring). Every cell has a time
+limit; an endless loop is interrupted and the run goes on; a kernel that dies, or a harness that
+cannot start, scores 0. Submissions run in parallel, up to `jobs` at a time. Notes name cells by
+their number in the learner's notebook (every cell counted, from 1).
 """
 
 from __future__ import annotations
 
 import asyncio
 import csv
+import json
 import re
+import secrets
+import socket
 import subprocess
 import sys
 import tempfile
 import time
 import warnings
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,25 +38,20 @@ from nbclient import NotebookClient
 from nbclient.exceptions import DeadKernelError
 from tqdm import tqdm
 
-from .checks import EXERCISES
+from ..fleet.sharedstore import SharedStore
+from ..stores import open_store
+from . import sandbox as sandboxing
+from .checks import EXERCISES, HIDDEN_FOLDER, default_hidden, load_hidden
 from .notebooks import ReferenceExercise, check_id, checksum, identify, identify_by_name
-from .runtime import RESULT_MIME
+from .remote import Remote
+from .runtime import evaluate
 
 CELL_TIMEOUT = 60  # seconds a cell may run before it is interrupted
 MEMORY_LIMIT = 2048  # MiB of address space for each submission's kernel
 KERNEL_NAME = "authcourse-grader"
 GRADER_CELL = "authcourse-grader"
-
-
-class CurrentPython(KernelSpecManager):
-    """Kernels run by this very Python (its packages, authcourse included), whatever is installed elsewhere."""
-
-    def get_kernel_spec(self, kernel_name: str) -> KernelSpec:
-        return KernelSpec(
-            argv=[sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-            display_name="authcourse grader",
-            language="python",
-        )
+LEARNER_CELL = "authcourse-learner-cell"  # the cell's number in the learner's notebook, from 1
+WORKER_BUDGET = 300  # seconds a worker may take beyond 40 cell timeouts before it is stopped
 
 
 @dataclass
@@ -97,44 +97,53 @@ def maximum_of(exercise: ReferenceExercise) -> int:
 def grader_cell(memory_mib: int) -> nbformat.NotebookNode:
     source = (
         "import resource\n"
-        f"resource.setrlimit(resource.RLIMIT_AS, ({memory_mib} * 2**20, {memory_mib} * 2**20))\n"
-        "import authcourse.grading.runtime\n"
-        "authcourse.grading.runtime.enable_grading()"
+        f"resource.setrlimit(resource.RLIMIT_AS, ({memory_mib} * 2**20, {memory_mib} * 2**20))"
     )
     cell = nbformat.v4.new_code_cell(source)
     cell.metadata[GRADER_CELL] = "setup"
     return cell
 
 
+def harness_cell(port: int, store: str, secret: str) -> nbformat.NotebookNode:
+    source = (
+        "from authcourse.grading.harness import serve_harness\n"
+        f"serve_harness(globals(), port={port}, store={store!r}, secret={secret!r});"
+    )
+    cell = nbformat.v4.new_code_cell(source)
+    cell.metadata[GRADER_CELL] = "harness"
+    return cell
+
+
 def prepared(
     notebook: nbformat.NotebookNode, exercise: ReferenceExercise, memory_mib: int
 ) -> tuple[nbformat.NotebookNode, list[str]]:
-    """The notebook to run: the learner's code cells, then the reference check cells; and the notes."""
+    """The notebook to run: the learner's code cells (not the check cells); and notes on the check cells.
+
+    Each learner cell keeps its number in the learner's notebook (counting every cell from 1), for the notes.
+    """
     notes: list[str] = []
     reference = {check.id: check for check in exercise.checks}
     seen: Counter[str] = Counter()
     code: list[nbformat.NotebookNode] = []
-    for cell in notebook.cells:
+    for number, cell in enumerate(notebook.cells, start=1):
         if cell.get("cell_type") != "code":
             continue
         found = check_id(cell)
         if found is None:
-            code.append(nbformat.v4.new_code_cell(str(cell.get("source", ""))))
+            copy = nbformat.v4.new_code_cell(str(cell.get("source", "")))
+            copy.metadata[LEARNER_CELL] = number
+            code.append(copy)
             continue
         seen[found] += 1
         if found in reference and seen[found] == 1 and checksum(str(cell.get("source", ""))) != reference[found].sha256:
-            notes.append(f"check cell {found} was edited: restored from the reference")
+            notes.append(f"check cell {found} was edited: the grader runs its own cases, not the cell")
     for check in exercise.checks:
         if seen[check.id] == 0:
-            notes.append(f"check cell {check.id} was missing: restored from the reference")
+            notes.append(f"check cell {check.id} was missing: the grader runs its own cases anyway")
         elif seen[check.id] > 1:
             notes.append(f"check cell {check.id} appeared {seen[check.id]} times: graded once")
     graded = nbformat.v4.new_notebook()
     graded.cells = [grader_cell(memory_mib), *code]
-    for check in exercise.checks:
-        cell = nbformat.v4.new_code_cell("from authcourse.grading import check\n" + check.source)
-        cell.metadata[GRADER_CELL] = check.id
-        graded.cells.append(cell)
     return graded, notes
 
 
@@ -143,10 +152,31 @@ def first_line(text: str) -> str:
     return lines[0].strip() if lines else ""
 
 
-async def run(notebook: nbformat.NotebookNode, timeout: int, folder: str) -> list[str]:
-    """Execute every cell; return notes on what went wrong (errors, timeouts, a dead kernel)."""
+class KernelCommand(KernelSpecManager):
+    """Kernels run by this very Python (its packages, authcourse included), in the sandbox when one is given."""
+
+    def __init__(self, wrap: Callable[[list[str]], list[str]] | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.wrap = wrap or (lambda argv: argv)
+
+    def get_kernel_spec(self, kernel_name: str) -> KernelSpec:
+        argv = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+        # Interrupts travel as a message: a signal would reach bwrap (which dies of it), not the kernel inside.
+        return KernelSpec(argv=self.wrap(argv), display_name="authcourse grader", language="python",
+                          interrupt_mode="message")
+
+
+def where(cell: nbformat.NotebookNode) -> str:
+    label = cell.metadata.get(GRADER_CELL)
+    return f"the grader's {label} cell" if label else f"cell {cell.metadata.get(LEARNER_CELL, '?')}"
+
+
+async def run(notebook: nbformat.NotebookNode, timeout: int, folder: Path, specs: KernelSpecManager,
+              then: Callable[[], Any] | None = None) -> list[str]:
+    """Execute every cell; then call `then()` while the kernel still runs; return notes on what went wrong."""
     notes: list[str] = []
-    manager = AsyncKernelManager(kernel_name=KERNEL_NAME, kernel_spec_manager=CurrentPython())
+    manager = AsyncKernelManager(kernel_name=KERNEL_NAME, kernel_spec_manager=specs)
+    manager.connection_file = str(folder / "kernel.json")
     client = NotebookClient(
         notebook,
         km=manager,
@@ -156,53 +186,48 @@ async def run(notebook: nbformat.NotebookNode, timeout: int, folder: str) -> lis
         error_on_timeout={"ename": "CellTimeout", "evalue": f"the cell ran longer than {timeout} s", "traceback": []},
         record_timing=False,
         shutdown_kernel="immediate",
-        resources={"metadata": {"path": folder}},
+        resources={"metadata": {"path": str(folder)}},
     )
-    # The kernel process's own stderr (ipykernel start-up warnings) is not the learner's output, which comes over ZMQ.
-    async with client.async_setup_kernel(cleanup_kc=True, stderr=subprocess.DEVNULL):
+    # The kernel process's own stdout and stderr are not the learner's output, which comes over ZMQ.
+    async with client.async_setup_kernel(cleanup_kc=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL):
         for index, cell in enumerate(notebook.cells):
             started = time.monotonic()
             try:
                 await client.async_execute_cell(cell, index)
             except DeadKernelError:
-                where = cell.metadata.get(GRADER_CELL) or f"cell {index}"
-                notes.append(f"the kernel died while running {where}: later cells were not run")
-                break
-            label = cell.metadata.get(GRADER_CELL)
+                notes.append(f"the kernel died while running {where(cell)}: later cells were not run")
+                return notes
             if time.monotonic() - started >= timeout:
-                notes.append(
-                    f"{'check ' + label if label else f'cell {index}'} timed out after {timeout} s (an endless loop?)"
-                )
+                notes.append(f"{where(cell)} timed out after {timeout} s (an endless loop?)")
                 continue
             for output in cell.get("outputs", []):
-                if output.get("output_type") == "error" and label != "setup":
+                if output.get("output_type") == "error" and cell.metadata.get(GRADER_CELL) != "setup":
                     what = f"{output.get('ename', 'Error')}: {first_line(str(output.get('evalue', '')))}"
-                    notes.append(f"{'check ' + label if label else f'cell {index}'} raised {what}")
+                    notes.append(f"{where(cell)} raised {what}")
+        if then is not None:
+            await asyncio.to_thread(then)
     return notes
 
 
-def results_of(notebook: nbformat.NotebookNode) -> dict[str, dict[str, Any]]:
-    """The machine-readable result each reference check cell emitted, by check id."""
-    results: dict[str, dict[str, Any]] = {}
-    for cell in notebook.cells:
-        label = cell.metadata.get(GRADER_CELL)
-        if label in (None, "setup"):
-            continue
-        for output in cell.get("outputs", []):
-            data = output.get("data", {})
-            if RESULT_MIME in data and isinstance(data[RESULT_MIME], dict) and data[RESULT_MIME].get("check") == label:
-                results[label] = data[RESULT_MIME]
-    return results
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
-def grade_submission(submission: Submission, *, timeout: int = CELL_TIMEOUT, memory_mib: int = MEMORY_LIMIT) -> Row:
-    started = time.monotonic()
-    row = _grade(submission, timeout, memory_mib)
-    row.seconds = time.monotonic() - started
-    return row
+def judge(exercise: ReferenceExercise, remote: Any, row: Row) -> None:
+    """Run every case of the exercise from this process against the kernel's harness; score into `row`."""
+    for check in exercise.checks:
+        report = evaluate(EXERCISES[check.id], remote, hidden=True)
+        row.score += report.score
+        for outcome in report.outcomes:
+            if not outcome.passed:
+                row.failed.append(outcome.case)
+                row.details.append(f"FAIL {outcome.case} ({check.id}): {outcome.reason}")
 
 
-def _grade(submission: Submission, timeout: int, memory_mib: int) -> Row:
+def grade_here(submission: Submission, *, timeout: int, memory_mib: int, sandbox: bool) -> Row:
+    """Grade one submission in this process (the worker): the kernel in its sandbox, the cases from here."""
     path = submission.path
     try:
         with warnings.catch_warnings():  # lenient: duplicated cell ids, missing ids... are repaired, not fatal
@@ -223,41 +248,78 @@ def _grade(submission: Submission, timeout: int, memory_mib: int) -> Row:
         )
     exercise = identify(notebook, path.name)
     if exercise is None:
-        return Row(
-            submission.learner,
-            "unknown",
-            0,
-            0,
-            [],
-            ["no exercise of this course: no known check cell or file name"],
-            str(path),
-        )
+        unknown = "no exercise of this course: no known check cell or file name"
+        return Row(submission.learner, "unknown", 0, 0, [], [unknown], str(path))
     graded, notes = prepared(notebook, exercise, memory_mib)
+    row = Row(submission.learner, exercise.id, 0, maximum_of(exercise), [], notes, str(path))
+    port, secret = free_port(), secrets.token_urlsafe(32)
+    shared = SharedStore("fakeredis").start()
+    graded.cells.append(harness_cell(port, shared.url, secret))
+    store = open_store(shared.url)
+    remote = Remote(f"http://127.0.0.1:{port}", store, secret, same_process=False)
+    judged: list[bool] = []
+
+    def then() -> None:
+        if any(o.get("output_type") == "error" for o in graded.cells[-1].get("outputs", [])):
+            return
+        judge(exercise, remote, row)
+        judged.append(True)
+
     try:
         with tempfile.TemporaryDirectory(prefix="authcourse-grade-") as folder:
-            notes += asyncio.run(run(graded, timeout, folder))
-    except Exception as error:  # the kernel did not even start: say so, go on with the others
-        notes.append(f"could not run the notebook: {type(error).__name__}: {first_line(str(error))}")
-    results = results_of(graded)
-    row = Row(submission.learner, exercise.id, 0, maximum_of(exercise), [], notes, str(path))
-    for check in exercise.checks:
-        result = results.get(check.id)
-        if result is None:
-            row.failed.append(f"{check.id}: all cases")
-            row.details.append(f"{check.id}: the check did not finish (see the notes)")
-            if not any(check.id in note or "kernel died" in note for note in notes):
-                row.notes.append(f"check {check.id} gave no result")
-            continue
-        expected = len(EXERCISES[check.id].cases)
-        if result.get("max") != expected or not 0 <= int(result.get("score", -1)) <= expected:
-            row.failed.append(f"{check.id}: all cases")
-            row.notes.append(
-                f"check {check.id} reported {result.get('score')}/{result.get('max')}, not out of {expected}: ignored"
+            work = Path(folder)
+            cpu = max(120, timeout * (len(graded.cells) + 2))
+            wrap = (
+                (lambda argv: sandboxing.command(argv, work, memory_mib=memory_mib, cpu_seconds=cpu)) if sandbox else None
             )
-            continue
-        row.score += int(result["score"])
-        row.failed += [str(case) for case in result["failed"]]
-        row.details += [f"FAIL {case}: {reason}" for case, reason in zip(result["failed"], result.get("reasons", []))]
+            row.notes += asyncio.run(run(graded, timeout, work, KernelCommand(wrap), then))
+    except Exception as error:  # the kernel did not even start: say so
+        row.notes.append(f"could not run the notebook: {type(error).__name__}: {first_line(str(error))}")
+    finally:
+        remote.close()
+        store.close()
+        shared.stop()
+    if not judged:
+        row.score = 0
+        row.failed = ["all"]
+        row.details = ["the grader's harness could not run in your kernel (see the notes): no case was run"]
+    return row
+
+
+def grade_submission(
+    submission: Submission,
+    *,
+    timeout: int = CELL_TIMEOUT,
+    memory_mib: int = MEMORY_LIMIT,
+    sandbox: bool = True,
+    hidden: Path | None = None,
+) -> Row:
+    """Grade one submission in a worker process of its own (its own network namespace, when sandboxed)."""
+    started = time.monotonic()
+    # The row comes back on the worker's stdout after a nonce the kernel never sees: a line the learner's code
+    # writes to that stdout cannot pass for it.
+    nonce = secrets.token_hex(16)
+    job = {"path": str(submission.path), "learner": submission.learner, "timeout": timeout, "memory": memory_mib,
+           "sandbox": sandbox, "hidden": str(hidden) if hidden else None, "nonce": nonce}
+    budget = WORKER_BUDGET + timeout * 40
+    try:
+        done = subprocess.run([sys.executable, "-m", "authcourse.grading.worker"], input=json.dumps(job),
+                              capture_output=True, text=True, timeout=budget)
+        lines = [line[len(nonce):] for line in done.stdout.splitlines() if line.startswith(nonce)]
+        answer = json.loads(lines[-1]) if lines else None
+    except subprocess.TimeoutExpired:
+        answer, done = None, None
+    if isinstance(answer, dict) and "learner" in answer:
+        row = Row(**answer)
+    else:
+        exercise = identify_by_name(submission.path.name)
+        last = done.stderr.strip().splitlines()[-1] if done is not None and done.stderr.strip() else ""
+        why = f"grading stopped after {budget} s" if done is None else f"the grader's worker failed: {first_line(last)}"
+        row = Row(submission.learner, exercise.id if exercise else "unknown", 0,
+                  maximum_of(exercise) if exercise else 0, ["all"], [why], str(submission.path))
+    if not sandbox:
+        row.notes.append("graded WITHOUT a sandbox (--no-sandbox): the learner's code ran with the grader's rights")
+    row.seconds = time.monotonic() - started
     return row
 
 
@@ -267,14 +329,29 @@ def grade(
     jobs: int = 2,
     timeout: int = CELL_TIMEOUT,
     memory_mib: int = MEMORY_LIMIT,
+    sandbox: bool = True,
+    hidden: Path | None = None,
     progress: bool = True,
 ) -> list[Row]:
-    """Grade every submission, `jobs` at a time; rows in the order of the submissions."""
+    """Grade every submission, `jobs` at a time; rows in the order of the submissions.
+
+    Refuses (SandboxError) to grade without bwrap unless `sandbox=False`.
+    """
+    if sandbox and sandboxing.bwrap() is None:
+        raise sandboxing.SandboxError(
+            "bwrap (Debian's bubblewrap) is not installed, so a submission's code would run with the grader's rights: "
+            "install it (apt-get install bubblewrap), or pass --no-sandbox to grade anyway"
+        )
+    hidden = hidden or default_hidden()
+    if hidden is None or not hidden.is_dir():
+        raise FileNotFoundError(f"the hidden cases were not found ({hidden or HIDDEN_FOLDER + '/'}): pass --hidden DIR")
+    load_hidden(hidden)
     submissions = find_submissions(arguments)
     rows: list[Row | None] = [None] * len(submissions)
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         futures = {
-            pool.submit(grade_submission, submission, timeout=timeout, memory_mib=memory_mib): number
+            pool.submit(grade_submission, submission, timeout=timeout, memory_mib=memory_mib, sandbox=sandbox,
+                        hidden=hidden): number
             for number, submission in enumerate(submissions)
         }
         with tqdm(total=len(futures), unit="notebook", disable=not progress, file=sys.stderr) as bar:

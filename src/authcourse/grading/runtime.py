@@ -1,15 +1,14 @@
-"""What a check cell runs: the cases of one exercise against the learner's code, one line each.
+"""The cases of one exercise, run by a judge against the learner's code through the harness.
 
     check("require-session", globals())
 
-prints, per case, `PASS` or `FAIL` with a one-line reason, then the score. A learner's
-exception is reported as one line (`your code raised KeyError: 'sid'`); `traceback=True`
-shows the whole traceback. Each case runs in a thread with a time limit, so an endless loop
-in learner code costs one case, not the notebook.
-
-Under `authcourse grade` (`enable_grading()`), the hidden cases of the exercise run too, and
-each check also emits its result as a `application/vnd.authcourse.check+json` output that the
-grader reads.
+is what a learner's check cell runs: it starts the harness in the kernel (`harness.py`), runs
+the exercise's visible cases against it over HTTP from this same kernel, and prints, per case,
+`PASS` or `FAIL` with a one-line reason, then the score. It decides nothing for a grade:
+`authcourse grade` runs the same cases, hidden ones included, from its own process
+(`judge.py`) and never reads what a notebook prints. A learner's exception is reported as one
+line (`your code raised KeyError: 'sid'`); `traceback=True` shows the whole traceback. Each
+case runs in a thread with a time limit, so an endless loop in learner code costs one case.
 """
 
 from __future__ import annotations
@@ -21,9 +20,7 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
-RESULT_MIME = "application/vnd.authcourse.check+json"
 CASE_TIMEOUT = 10.0  # seconds one case may take before it counts as an endless loop
-GRADING = False
 
 
 class Fail(AssertionError):
@@ -32,6 +29,16 @@ class Fail(AssertionError):
 
 class Stuck(Fail):
     """Raised when the learner's code never returns (the server stopped answering): later cases are not run."""
+
+
+class SetupError(Exception):
+    """Raised when the learner's code raised (or a name is missing) while the harness built what a case needs."""
+
+    def __init__(self, reason: str, *, not_implemented: bool = False, trace: str = "") -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.not_implemented = not_implemented
+        self.trace = trace
 
 
 def expect(condition: object, reason: str) -> None:
@@ -49,12 +56,12 @@ class Case:
 
 @dataclass
 class Exercise:
-    """One check: the names it reads from the notebook, a context to build, and its cases."""
+    """One check: the names it reads from the notebook, a context to build from the harness, and its cases."""
 
     id: str
     names: tuple[str, ...]
     cases: list[Case] = field(default_factory=list)
-    context: Callable[[Mapping[str, Any]], AbstractContextManager[Any]] = lambda ns: nullcontext(ns)
+    context: Callable[[Any], AbstractContextManager[Any]] = lambda remote: nullcontext(remote)
 
     def case(
         self, name: str, *, hidden: bool = False
@@ -137,6 +144,8 @@ def run_case(case: Case, context: Any, timeout: float) -> Outcome:
             result.append(Outcome(case.name, True, detail or "", case.hidden))
         except Fail as failure:
             result.append(Outcome(case.name, False, str(failure), case.hidden, stuck=isinstance(failure, Stuck)))
+        except SetupError as error:  # the learner's code, called through the harness
+            result.append(Outcome(case.name, False, error.reason, case.hidden, error.trace))
         except BaseException as error:  # the learner's code, called directly by the case
             result.append(Outcome(case.name, False, learner_error(error), case.hidden, tracebacks.format_exc()))
 
@@ -150,21 +159,44 @@ def run_case(case: Case, context: Any, timeout: float) -> Outcome:
     return result[0]
 
 
-def evaluate(
-    exercise: Exercise, namespace: Mapping[str, Any], *, hidden: bool, timeout: float = CASE_TIMEOUT
-) -> Report:
-    """Run the exercise's cases (hidden ones too when `hidden`) against the names in `namespace`."""
+def evaluate(exercise: Exercise, target: Any, *, hidden: bool, timeout: float = CASE_TIMEOUT) -> Report:
+    """Run the exercise's cases (hidden ones too when `hidden`) against `target`.
+
+    `target` is a `Remote` (the harness of a kernel, as the grader's judge has it) or a notebook's
+    names (`globals()`): then a harness is started in this process for them, as a check cell does.
+    """
+    if isinstance(target, Mapping):
+        from ..stores import MemoryStore
+        from .harness import serve_harness
+        from .remote import Remote
+
+        store = MemoryStore()
+        harness = serve_harness(target, store=store)
+        remote = Remote(harness.url, store, harness.harness.secret, same_process=True)
+        try:
+            return evaluate(exercise, remote, hidden=hidden, timeout=timeout)
+        finally:
+            remote.close()
+            harness.stop()
+    remote = target
     cases = [case for case in exercise.cases if hidden or not case.hidden]
-    missing = [name for name in exercise.names if name not in namespace]
+    try:
+        missing = remote.missing(exercise.names)
+    except (SetupError, Stuck) as error:
+        reason = error.reason if isinstance(error, SetupError) else str(error)
+        return Report(exercise.id, [Outcome(case.name, False, reason, case.hidden) for case in cases])
     if missing:
         reason = f"{', '.join(missing)} is not defined: run the cell that defines it (or restore it)"
         return Report(exercise.id, [Outcome(case.name, False, reason, case.hidden) for case in cases])
     try:
-        manager = exercise.context(namespace)
+        manager = exercise.context(remote)
         context = manager.__enter__()
     except BaseException as error:
-        reason = f"could not set up the check: {learner_error(error)}"
-        trace = tracebacks.format_exc()
+        if isinstance(error, SetupError):
+            reason, trace = f"could not set up the check: {error.reason}", error.trace
+        else:
+            reason, trace = f"could not set up the check: {learner_error(error)}", tracebacks.format_exc()
+        remote.stop_all()
         return Report(exercise.id, [Outcome(case.name, False, reason, case.hidden, trace) for case in cases])
     try:
         outcomes: list[Outcome] = []
@@ -186,22 +218,13 @@ def evaluate(
             manager.__exit__(None, None, None)
         except Exception:
             pass  # the learner's servers may refuse to stop cleanly; the outcomes stand
+        remote.stop_all()
     return Report(exercise.id, outcomes)
 
 
-def enable_grading() -> None:
-    """Called by the grader's first cell: run hidden cases too and emit machine-readable results."""
-    global GRADING
-    GRADING = True
-
-
 def check(exercise_id: str, namespace: Mapping[str, Any], *, traceback: bool = False) -> None:
-    """Run one exercise's check against the notebook's names and print what passed (returns nothing to display)."""
+    """A check cell: run the exercise's visible cases against the notebook's names and print what passed."""
     from .checks import EXERCISES
 
-    report = evaluate(EXERCISES[exercise_id], namespace, hidden=GRADING)
+    report = evaluate(EXERCISES[exercise_id], namespace, hidden=False)
     print("\n".join(report.lines(show_traces=traceback)))
-    if GRADING:
-        from IPython.display import display
-
-        display({RESULT_MIME: report.as_json()}, raw=True)

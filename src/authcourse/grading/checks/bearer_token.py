@@ -5,15 +5,14 @@ from __future__ import annotations
 import base64
 import json
 import time
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 import jwt
 
-from ...hooks import Hooks
+from ..remote import Remote, RemoteServer
 from ..runtime import Exercise, expect
-from .support import BOB, expect_status, live_server, login, request, shown
+from .support import BOB, expect_status, login, request, shown
 
 MISSING = "No token provided"
 MALFORMED = "Malformed token"
@@ -21,12 +20,10 @@ INVALID = "Invalid token"
 EXPIRED = "Token expired"
 
 
-@contextmanager
-def context(namespace: Mapping[str, Any]) -> Iterator[Any]:
-    secret = namespace["SECRET"]
-    with live_server("token", Hooks(authenticate=namespace["require_token"]), secret=secret) as server:
-        server.secret = secret.encode() if isinstance(secret, str) else secret  # type: ignore[attr-defined]
-        yield server
+def context(remote: Remote) -> AbstractContextManager[RemoteServer]:
+    return nullcontext(
+        remote.start("hooks", mode="token", hooks={"authenticate": "require_token"}, secret_from="SECRET")
+    )
 
 
 EXERCISE = Exercise("bearer-token", ("require_token", "SECRET"), context=context)
@@ -87,32 +84,3 @@ def other_algorithm(server: Any) -> None:
     expect_status(
         profile(server, f"Bearer {token}"), 401, INVALID, why='pin algorithms=["HS256"]; never read it from the token'
     )
-
-
-@EXERCISE.case(f"a token without exp: 401 {INVALID}", hidden=True)
-def no_exp(server: Any) -> None:
-    token = signed(server, claims(exp=None))
-    expect_status(profile(server, f"Bearer {token}"), 401, INVALID, why='require exp: options={"require": [...]}')
-
-
-@EXERCISE.case("an alg none token: 401", hidden=True)
-def alg_none(server: Any) -> None:
-    token = jwt.encode(claims(role="admin"), None, algorithm="none")
-    response = profile(server, f"Bearer {token}")
-    expect(response.status_code == 401, f"expected 401, got {shown(response)}")
-
-
-@EXERCISE.case(f"a token signed with another secret: 401 {INVALID}", hidden=True)
-def other_secret(server: Any) -> None:
-    token = jwt.encode(claims(), b"another-secret-that-is-32-bytes-long!!", algorithm="HS256")
-    expect_status(profile(server, f"Bearer {token}"), 401, INVALID)
-
-
-@EXERCISE.case(f"Basic credentials instead of a token: 401 {MISSING}", hidden=True)
-def basic(server: Any) -> None:
-    expect_status(profile(server, "Basic YWxpY2U6d29uZGVybGFuZA=="), 401, MISSING)
-
-
-@EXERCISE.case(f"a valid token for a user who does not exist: 401 {INVALID}, never 500", hidden=True)
-def unknown_user(server: Any) -> None:
-    expect_status(profile(server, f"Bearer {signed(server, claims(user_id=999))}"), 401, INVALID)

@@ -2,25 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 import jwt
 
-from ...clock import later
-from ...hooks import Hooks
+from ..remote import Remote, RemoteServer
 from ..runtime import Exercise, expect
-from .support import ALICE, expect_status, live_server, login, request, shown
+from .support import ALICE, expect_status, login, request, shown
 
 LIFETIME = 24 * 3600  # seconds, the server's token lifetime
 
 
-@contextmanager
-def context(namespace: Mapping[str, Any]) -> Iterator[Any]:
-    hooks = Hooks(logout=namespace["logout"])
-    with live_server("token", hooks, revocation="blacklist", token_lifetime=LIFETIME) as server:
-        yield server
+def context(remote: Remote) -> AbstractContextManager[RemoteServer]:
+    settings = {"revocation": "blacklist", "token_lifetime": LIFETIME}
+    return nullcontext(remote.start("hooks", mode="token", hooks={"logout": "logout"}, settings=settings))
 
 
 EXERCISE = Exercise("denylist-logout", ("logout",), context=context)
@@ -81,24 +77,9 @@ def has_ttl(server: Any) -> None:
 @EXERCISE.case("its TTL is the token's remaining lifetime (logout 10 h after login: about 14 h)")
 def remaining(server: Any) -> None:
     token = login(server).json()["token"]
-    with later(hours=10):
+    with server.remote.later(hours=10):
         response = request(server, "POST", "/logout", headers=bearer(token))
         expect(response.status_code == 200, f"logout answered {shown(response)}")
         ttl = entry_ttl(server, token)
     expect(ttl is not None, "the entry has no TTL")
     expect(abs(ttl - 14 * 3600) <= 60, f"TTL {ttl:.0f} s; the token had {14 * 3600} s left: use exp - now, in seconds")
-
-
-@EXERCISE.case("once the token would have expired, the entry is gone too", hidden=True)
-def gone(server: Any) -> None:
-    token, _ = logged_out(server)
-    jti = jwt.decode(token, options={"verify_signature": False})["jti"]
-    expect(server.store.get(f"denylist:{jti}") is not None, "no denylist entry for the token")
-    with later(seconds=LIFETIME + 60):
-        expect(server.store.get(f"denylist:{jti}") is None, "the entry outlives its token")
-
-
-@EXERCISE.case("logout with a revoked token: 401", hidden=True)
-def twice(server: Any) -> None:
-    token, _ = logged_out(server)
-    expect_status(request(server, "POST", "/logout", headers=bearer(token)), 401, "Token revoked")

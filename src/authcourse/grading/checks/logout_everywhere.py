@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
-from ...hooks import Hooks
+from ..remote import Remote, RemoteServer
 from ..runtime import Exercise
-from .support import ALICE, BOB, expect_status, live_server, login, request
+from .support import ALICE, BOB, expect_status, login, request
 
 NAMES = ("login", "authenticate", "logout_all")
 
 
-@contextmanager
-def context(namespace: Mapping[str, Any]) -> Iterator[Any]:
-    hooks = Hooks(**{name: namespace[name] for name in NAMES})
-    with live_server("token", hooks, revocation="none") as server:
-        yield server
+def context(remote: Remote) -> AbstractContextManager[RemoteServer]:
+    hooks = {name: name for name in NAMES}
+    return nullcontext(remote.start("hooks", mode="token", hooks=hooks, settings={"revocation": "none"}))
 
 
 EXERCISE = Exercise("logout-everywhere", NAMES, context=context)
@@ -74,20 +71,3 @@ def other_user(server: Any) -> None:
 def login_after(server: Any) -> None:
     everywhere(server, token_of(server))
     expect_status(profile(server, token_of(server)), 200)
-
-
-@EXERCISE.case("logging out everywhere twice revokes the tokens issued in between", hidden=True)
-def twice(server: Any) -> None:
-    everywhere(server, token_of(server))
-    middle = token_of(server)
-    expect_status(everywhere(server, middle), 200)
-    expect_status(
-        profile(server, middle), 401, "Token revoked", why="bump the version (incr); do not set it to a constant"
-    )
-
-
-@EXERCISE.case("a token that carries no version at all: 401", hidden=True)
-def no_version(server: Any) -> None:
-    carol = server.users.find("carol@example.com") or server.users.add_user("carol@example.com", "looking-glass")
-    token = server.app.state.auth.tokens.create_access_token(carol.id, carol.role)  # signed by the server, no `ver`
-    expect_status(profile(server, token), 401, why="a token without ver predates versions: refuse it")

@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
-from ...clock import later
-from ...hooks import Hooks
+from ..remote import Remote, RemoteServer
 from ..runtime import Exercise, expect
-from .support import BOB, cookie_value, expect_status, live_server, login, request, shown
+from .support import BOB, cookie_value, expect_status, login, request, shown
 
 
-@contextmanager
-def context(namespace: Mapping[str, Any]) -> Iterator[Any]:
-    with live_server("session", Hooks(authenticate=namespace["require_session"])) as server:
-        yield server
+def context(remote: Remote) -> AbstractContextManager[RemoteServer]:
+    return nullcontext(remote.start("hooks", mode="session", hooks={"authenticate": "require_session"}))
 
 
 EXERCISE = Exercise("require-session", ("require_session",), context=context)
@@ -71,26 +67,3 @@ def deleted(server: Any) -> None:
     expect_status(
         profile(server, sid), 401, "Not authenticated", why="the store, not the cookie, says who is logged in"
     )
-
-
-@EXERCISE.case("a garbage cookie: 401, never 500", hidden=True)
-def garbage(server: Any) -> None:
-    expect_status(profile(server, "%%not-a-cookie%%"), 401, "Not authenticated")
-
-
-@EXERCISE.case("a session past its idle timeout: 401", hidden=True)
-def idle(server: Any) -> None:
-    sid = cookie_value(login(server))
-    with later(hours=2):
-        expect_status(
-            profile(server, sid),
-            401,
-            "Not authenticated",
-            why="load the session through the manager, which checks its timeouts",
-        )
-
-
-@EXERCISE.case("Alice gets 403 from the admin route", hidden=True)
-def alice_not_admin(server: Any) -> None:
-    sid = cookie_value(login(server))
-    expect_status(request(server, "GET", "/api/admin", headers={"Cookie": f"sid={sid}"}), 403, "Forbidden")
