@@ -23,7 +23,6 @@ import httpx
 import ipywidgets as widgets
 
 from ..clock import now
-from .saved import NOTE_STYLE
 
 COLOURS = ("#d63aff", "#fb015b", "#00b9f1")  # header, payload, signature (the jwt.io palette)
 TIME_CLAIMS = {"iat": "issued at", "nbf": "not before", "exp": "expires"}
@@ -249,6 +248,4 @@ class JWTInspector:
         data = bundle[0] if isinstance(bundle, tuple) else bundle
         # The widget's own text repr lists every child with its value and layout: keep it short.
         data["text/plain"] = "JWT inspector (an ipywidget: run the notebook to use it)"
-        data["text/html"] = (f'<p style="{NOTE_STYLE}">JWT inspector (run the notebook to pick, paste or edit a '
-                             f'token). The token it showed:</p>{self.view.value}')
         return bundle
