@@ -56,3 +56,18 @@ def test_the_widget_runs_the_case_in_chromium():
         explorer.run.click()
         assert "sent: False" in explorer.live.value and "model agrees" in explorer.live.value
         assert "SchemefulSameSiteLax" in explorer.live.value
+
+
+def test_a_saved_explorer_shows_a_note_and_its_case_not_its_widget_tree():
+    explorer = CookieExplorer()
+    bundle = explorer._repr_mimebundle_()
+    assert bundle["text/plain"].startswith("Cookie explorer") and "\n" not in bundle["text/plain"]
+    assert "children=" not in bundle["text/plain"]
+    assert explorer.result.value in bundle["text/html"]
+
+
+def test_a_lab_that_is_not_running_is_said_so_in_red_with_what_to_do():
+    explorer = CookieExplorer(browser=object(), lab=LabServer())  # the lab never started (or was stopped)
+    explorer.run.click()
+    assert 'color:#c62828' in explorer.live.value and "Chromium run failed" in explorer.live.value
+    assert "re-run the cell that starts them" in explorer.live.value

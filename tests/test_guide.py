@@ -109,7 +109,16 @@ def test_the_form_follows_its_answers_and_shows_the_advice() -> None:
     assert guide.answer.value == recommend(guide.case).to_html()
     assert "revocation blacklist" in guide.answer.value
     assert set(value for _, value in guide.client.options) == set(CLIENTS)
-    assert repr(guide).endswith("-> use: token, revocation blacklist (one device) or version (everywhere)")
+    assert repr(guide).endswith("use: token, revocation blacklist (one device) or version (everywhere)")
+
+
+def test_a_saved_guide_shows_a_note_and_its_answer_not_its_widget_tree() -> None:
+    guide = DecisionGuide(Case("spa-cross-site"))
+    bundle = guide._repr_mimebundle_()
+    assert bundle["text/plain"].startswith("Decision guide (a form") and "\n" not in bundle["text/plain"]
+    assert "children=" not in bundle["text/plain"] and "Case(" not in bundle["text/plain"]
+    assert guide.answer.value in bundle["text/html"]
+    assert "application/vnd.jupyter.widget-view+json" in bundle
 
 
 def test_the_form_starts_from_a_given_case() -> None:

@@ -126,8 +126,26 @@ def test_the_widget_s_text_repr_is_short_and_stable(token):
 def test_a_server_that_is_gone_is_said_so(token):
     from authcourse.realservers.process import free_port
 
-    report = inspect_token(token, server_url=f"http://127.0.0.1:{free_port()}")
-    assert report.lines()[-1] == ("server", "could not ask: server unreachable (ConnectError)")
+    url = f"http://127.0.0.1:{free_port()}"
+    report = inspect_token(token, server_url=url)
+    section, text = report.lines()[-1]
+    assert section == "server" and text.startswith(f"could not ask: nothing answers at {url}"), text
+    assert "Re-run the cell that starts the server" in text
+
+
+def server_row_colour(report) -> str:
+    [row] = [row for row in render_html(report).split("<tr>") if ">server<" in row]
+    return row.split("color:")[2].split(";")[0]
+
+
+def test_a_server_that_is_gone_is_shown_in_red_never_green(server, token):
+    from authcourse.realservers.process import free_port
+
+    assert server_row_colour(inspect_token(token, server_url=server.url)) == "#2e7d32"  # accepted: green
+    assert server_row_colour(inspect_token(token + "x", server_url=server.url)) == "#c62828"  # refused: red
+    gone = JWTInspector({"alice": token}, server_url=f"http://127.0.0.1:{free_port()}")
+    assert server_row_colour(gone.report) == "#c62828"
+    assert "#2e7d32" not in gone.view.value.split(">server<")[1], "an unreachable server must not look accepted"
 
 
 @pytest.mark.parametrize(("seconds", "text"), [(5, "under a minute"), (-600, "10 min"), (86400, "about 24 h"),

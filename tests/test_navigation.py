@@ -179,3 +179,18 @@ def test_the_lesson_map_is_rewritten_not_duplicated(course: Path) -> None:
 def test_anchors_are_jupyterlab_heading_ids() -> None:
     assert navigation.anchor("Pattern 1: a JWT in an HttpOnly cookie") == "Pattern-1:-a-JWT-in-an-HttpOnly-cookie"
     assert navigation.anchor("Key the entry on the `jti`, not **the** token") == "Key-the-entry-on-the-jti,-not-the-token"
+
+
+def test_a_chapter_in_two_parts_is_listed_under_its_number_and_navigated_in_order(course: Path) -> None:
+    stores = course / "notebooks" / "02b-Stores.ipynb"
+    write_notebook(stores, "Session stores, measured", "## Four stores\n\nMeasured.")
+    tag(stores, "## Four stores", "lesson-2")
+    navigation.update(course)
+    lines = cells(course / "notebooks" / "00-Index.ipynb")[2].source.splitlines()
+    chapter_2 = lines.index(next(line for line in lines if line.startswith("2. [Sessions, taken apart](02-Sessions")))
+    assert lines[chapter_2 + 1] == "    - continued: [Session stores, measured](02b-Stores.ipynb)"
+    assert not any(line.startswith("2. [Session stores") for line in lines), "one chapter 2, not two"
+    assert cells(stores)[0].source == ("<!--NAVIGATION-->\n< [Sessions, taken apart](02-Sessions.ipynb) | "
+                                       "[Contents](00-Index.ipynb) | [An extra chapter](13-Extra.ipynb) >")
+    assert row(lesson_map(course), "2. Session").endswith(
+        "| chapter 2, [Four stores](02b-Stores.ipynb#Four-stores) |"), "the part's marked heading, not 'whole chapter'"

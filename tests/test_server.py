@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import socket
 import threading
 import time
@@ -208,3 +210,19 @@ def test_the_server_prints_and_logs_nothing(capfd, caplog):
     out, err = capfd.readouterr()
     assert (out, err) == ("", "")
     assert [record for record in caplog.records if record.name.startswith("uvicorn")] == []
+
+
+def test_a_server_left_running_is_stopped_when_the_interpreter_exits():
+    # A notebook keeps its servers for the widgets after Run All; the kernel's exit stops them.
+    # The check is registered first, so it runs after the server's own exit hook.
+    program = (
+        "import atexit\n"
+        "servers = []\n"
+        "atexit.register(lambda: print('running at exit:', [s.running for s in servers]))\n"
+        "from authcourse import CourseServer\n"
+        f"servers += [CourseServer('session', bcrypt_rounds={ROUNDS}).start(), CourseServer('token').start()]\n"
+        "del servers[1]\n"  # one dropped by the notebook too: a stopped or collected server is no trouble
+    )
+    done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "running at exit: [False]", done.stdout + done.stderr

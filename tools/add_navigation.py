@@ -5,7 +5,8 @@ Each numbered notebook (`NN-Title.ipynb`) in notebooks/, exercises/ and solution
 the notebooks' own titles (their first `# ` heading). The index, notebooks/00-Index.ipynb,
 also gets its course map: one line per planned chapter, a link where the notebook exists,
 "coming" where it does not yet, and beside each chapter the exercises numbered like it
-(`02-Exercise-Require-Session.ipynb` sits beside chapter 2).
+(`02-Exercise-Require-Session.ipynb` sits beside chapter 2). A chapter too long for one notebook
+continues in `NNb-Title.ipynb` (then `NNc-...`): listed under its chapter, navigated in order.
 
 The index also gets the lesson map: a table from each section of the lesson (1 to 8, and the
 three explain-it challenges) to the chapter cells that show it, built from markers in the chapters.
@@ -46,7 +47,7 @@ INDEX = "00-Index.ipynb"
 NAVIGATION_MARK = "<!--NAVIGATION-->"
 CONTENTS_MARK = "<!--CONTENTS-->"
 LESSON_MAP_MARK = "<!--LESSON-MAP-->"
-NUMBERED = re.compile(r"^(\d\d)-[\w.-]+\.ipynb$")
+NUMBERED = re.compile(r"^(\d\d)[a-z]?-[\w.-]+\.ipynb$")  # 02-Sessions.ipynb; a chapter's second part: 02b-...
 
 
 @dataclass(frozen=True)
@@ -126,6 +127,14 @@ def title_of(path: Path) -> str:
     return path.stem.split("-", 1)[-1].replace("-", " ")
 
 
+def chapters_in(folder: Path) -> dict[str, list[Path]]:
+    """Each chapter number with its notebooks: the chapter itself, then its parts (02b, 02c...)."""
+    found: dict[str, list[Path]] = {}
+    for path in notebooks_in(folder):
+        found.setdefault(path.name[:2], []).append(path)
+    return found
+
+
 def link(title: str, target: str) -> str:
     return f"[{title}]({target})"
 
@@ -142,7 +151,8 @@ def navigation(previous: Path | None, contents: str, following: Path | None) -> 
 
 def course_map(folder: Path) -> str:
     """The index's table of contents: every planned chapter, linked when its notebook exists."""
-    existing = {NUMBERED.match(path.name).group(1): path for path in notebooks_in(folder)}  # type: ignore[union-attr]
+    parts = chapters_in(folder)
+    existing = {number: paths[0] for number, paths in parts.items()}
     planned = {chapter.number for chapter in COURSE_MAP}
     unplanned = [Chapter(number, "", "") for number in sorted(existing) if number not in planned and number != "00"]
 
@@ -157,6 +167,7 @@ def course_map(folder: Path) -> str:
         path = existing.get(chapter.number)
         name = link(title_of(path), path.name) if path else f"{chapter.title} *(coming)*"
         text = f"{int(chapter.number)}. {name}" + (f": {chapter.summary}" if chapter.summary else "")
+        text += "".join(f"\n    - continued: {link(title_of(part), part.name)}" for part in parts.get(chapter.number, [])[1:])
         beside = by_chapter.get(chapter.number, [])
         return text + "".join(f"\n    - {exercise_link(exercise)}" for exercise in beside)
 
@@ -197,20 +208,21 @@ def marked_headings(path: Path) -> dict[str, list[str]]:
 
 def lesson_map(folder: Path) -> str:
     """The index's table from each lesson section to the chapter cells that show it."""
-    existing = {NUMBERED.match(path.name).group(1): path for path in notebooks_in(folder)}  # type: ignore[union-attr]
-    marks = {number: marked_headings(path) for number, path in existing.items() if number != "00"}
+    parts = chapters_in(folder)
+    existing = {number: paths[0] for number, paths in parts.items()}
+    marks = {path: marked_headings(path) for number, paths in parts.items() if number != "00" for path in paths}
 
     def places(section: Section) -> str:
         links = []
         own = existing.get(section.chapter)
         if own is None:
             links.append(f"chapter {int(section.chapter)} *(coming)*")
-        elif not marks[section.chapter].get(section.tag):
+        elif not any(marks[path].get(section.tag) for path in parts[section.chapter]):
             links.append(f"chapter {int(section.chapter)}, {link('the whole chapter', own.name)}")
-        for number, found in marks.items():
+        for path, found in marks.items():
             for heading in found.get(section.tag, []):
-                target = f"{existing[number].name}#{anchor(heading)}"
-                links.append(f"chapter {int(number)}, {link(heading.replace('|', '/'), target)}")
+                target = f"{path.name}#{anchor(heading)}"
+                links.append(f"chapter {int(path.name[:2])}, {link(heading.replace('|', '/'), target)}")
         return "<br>".join(links)
 
     rows = [f"| {section.title} | {places(section)} |" for section in LESSON_SECTIONS]

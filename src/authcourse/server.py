@@ -4,11 +4,16 @@ Runs uvicorn in a daemon thread on a socket we bind ourselves, so a port in use 
 once in the caller (uvicorn would `sys.exit()` inside its thread and leave us waiting), port 0
 gives a free port, and several servers can run side by side in one kernel. Its logs are off:
 in a notebook, any log line lands in whichever cell happens to be running.
+
+A notebook need not stop its servers: every server still running is stopped when the
+interpreter (the notebook's kernel) exits, so a widget can keep using a chapter's server
+after Run All.
 """
 
 from __future__ import annotations
 
 import asyncio
+import atexit
 import socket
 import threading
 import time
@@ -24,6 +29,16 @@ from .users import UserDirectory
 
 START_TIMEOUT = 10.0  # seconds
 STOP_TIMEOUT = 5.0  # seconds
+
+
+_RUNNING: set[CourseServer] = set()  # started and not yet stopped (held, like the threads they run)
+
+
+@atexit.register
+def stop_running_servers() -> None:
+    """Stop every server still running (registered to run when the interpreter exits)."""
+    for server in list(_RUNNING):
+        server.stop()
 
 
 class ServerStartError(RuntimeError):
@@ -110,6 +125,7 @@ class CourseServer:
         thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True, name=f"authcourse:{self.port}")
         self._server, self._thread, self._socket = server, thread, sock
         thread.start()
+        _RUNNING.add(self)
         deadline = time.monotonic() + START_TIMEOUT
         while not server.started:
             if not thread.is_alive() or time.monotonic() > deadline:
@@ -133,6 +149,7 @@ class CourseServer:
             if isinstance(self.settings.store, str) and "://" in self.settings.store and self.app is not None:
                 self.app.state.store.close()  # the Redis connections this server opened from its URL
         self._server = self._thread = self._socket = None
+        _RUNNING.discard(self)
 
     def __enter__(self) -> CourseServer:
         return self.start()

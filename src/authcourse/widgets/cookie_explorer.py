@@ -14,6 +14,7 @@ from typing import Any
 import ipywidgets as widgets
 
 from ..browserlab.cookiemodel import REQUEST_KINDS, Request, Verdict, predict
+from .saved import SavedForm
 
 PAGES = ("typed in the address bar", "same-origin", "same-site", "cross-site")
 HOSTS = {"same-origin": "bank.test", "same-site": "app.bank.test", "cross-site": "evil.test"}
@@ -78,7 +79,7 @@ def verdict_html(exploration: Exploration) -> str:
     return "<pre>" + html.escape(str(exploration)) + "</pre>"
 
 
-class CookieExplorer(widgets.VBox):
+class CookieExplorer(SavedForm, widgets.VBox):
     """Controls for a cookie and a request; `result` shows the model's prediction, `live` Chromium's result."""
 
     def __init__(self, browser: Any = None, lab: Any = None) -> None:
@@ -108,6 +109,12 @@ class CookieExplorer(widgets.VBox):
                           self.result, self.run, self.live])
         self.update()
 
+    def saved_note(self) -> str:
+        return "Cookie explorer (controls: run the notebook to use them). The case it showed:"
+
+    def saved_picture(self) -> str:
+        return self.result.value
+
     def exploration(self) -> Exploration:
         return explore_cookie(prefix=self.prefix.value, same_site=self.same_site.value, secure=self.secure.value,
                               http_only=self.http_only.value, path=self.path.value, domain=self.domain.value.strip(),
@@ -129,8 +136,10 @@ class CookieExplorer(widgets.VBox):
         group = Group("explorer", case.set_from, (case.header,), (case.request,), case.request.third_party_cookies)
         try:
             [outcome] = run_group(self.browser, self.lab, group)
-        except Exception as error:  # a live run can fail for reasons of its own; say so in the widget
-            self.live.value = f"<pre>Chromium run failed: {html.escape(str(error))}</pre>"
+        except Exception as error:  # a live run can fail for reasons of its own; say so in the widget, in red
+            self.live.value = (f'<pre style="color:#c62828">Chromium run failed: {html.escape(str(error))}\n'
+                               f"If the browser or the lab was stopped (or the kernel restarted), re-run the cell "
+                               f"that starts them, then the explorer's cell.</pre>")
             return
         seen = outcome.chromium
         self.live.value = "<pre>" + html.escape(

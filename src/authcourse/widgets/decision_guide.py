@@ -5,9 +5,10 @@ from __future__ import annotations
 import ipywidgets as widgets
 
 from ..instruments.guide import CLIENTS, Advice, Case, recommend
+from .saved import SavedForm
 
 
-class DecisionGuide(widgets.VBox):
+class DecisionGuide(SavedForm, widgets.VBox):
     """The decision guide as a form; `advice` is what `recommend` says for the current answers."""
 
     def __init__(self, case: Case | None = None) -> None:
@@ -43,5 +44,8 @@ class DecisionGuide(widgets.VBox):
     def _update(self, change: object = None) -> None:
         self.answer.value = self.advice.to_html()
 
-    def __repr__(self) -> str:  # what a notebook stores as text: the answer, not the widget tree
-        return f"DecisionGuide({self.case!r}) -> use: {self.advice.use}"
+    def saved_note(self) -> str:
+        return f"Decision guide (a form: run the notebook to change the answers). For this case, use: {self.advice.use}"
+
+    def saved_picture(self) -> str:
+        return self.answer.value

@@ -113,7 +113,8 @@ def ask_server(token: str, server_url: str) -> tuple[int, str]:
     try:
         response = httpx.get(f"{server_url}/api/profile", headers={"Authorization": f"Bearer {token}"}, timeout=5)
     except httpx.HTTPError as error:
-        return 0, f"server unreachable ({type(error).__name__})"
+        return 0, (f"nothing answers at {server_url} ({type(error).__name__}): the server was stopped, or its "
+                   "kernel restarted. Re-run the cell that starts the server, then this one.")
     try:
         body = response.json()
     except ValueError:
@@ -171,9 +172,10 @@ def render_html(report: TokenReport) -> str:
         if section == "parts":
             continue
         colour = {"signature": COLOURS[2], "header": COLOURS[0], "claims": COLOURS[1]}.get(section, "inherit")
-        if section == "server" or section == "signature":
-            bad = "refused" in text or "NOT" in text
-            colour = "#c62828" if bad else "#2e7d32"
+        if section == "server":  # green only for a 200: refused and unreachable are both red
+            colour = "#2e7d32" if report.server_status == 200 else "#c62828"
+        if section == "signature":
+            colour = "#2e7d32" if report.signature_valid else "#c62828"
         if section == "form":
             colour = "#c62828"
         rows.append(f'<tr><td style="text-align:left;color:#666">{section}</td>'
