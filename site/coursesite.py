@@ -43,7 +43,9 @@ NAVIGATION_MARK = "<!--NAVIGATION-->"
 CONTENTS_MARK = "<!--CONTENTS-->"
 NBVAL_MARKER = re.compile(r"^# NBVAL_[A-Z_]+[ \t]*\n?", re.MULTILINE)
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
-MAP_ITEM = re.compile(r"^(?P<indent>[ \t]*)(?:\d+\.|[-*])[ \t]+\[[^\]]*\]\((?P<target>[^)#\s]+)\.ipynb\)")
+MAP_ITEM = re.compile(
+    r"^(?P<indent>[ \t]*)(?:\d+\.|[-*])[ \t]+(?P<continued>continued:[ \t]*)?\[[^\]]*\]\((?P<target>[^)#\s]+)\.ipynb\)"
+)
 FOLDER_LINK = re.compile(r"\]\((?P<target>[^)\s:#]+/)\)")
 HTML_NOTEBOOK_LINK = re.compile(r"""href=(?P<quote>["'])(?P<target>[^"'#:]+)\.ipynb(?P<anchor>#[^"']*)?(?P=quote)""")
 NOTEBOOK_URI = re.compile(r"^(?P<target>[^#:]+)\.ipynb(?P<anchor>#.*)?$")
@@ -86,7 +88,11 @@ class Part:
 
 
 def course_map(contents: str, index_docname: str) -> list[Part]:
-    """The parts of the index's course map (its `<!--CONTENTS-->` cell), as docnames."""
+    """The parts of the index's course map (its `<!--CONTENTS-->` cell), as docnames.
+
+    A chapter's second notebook (`- continued: [...](02b-...)`) is a page of its own, after the
+    chapter; the exercises listed under it follow it.
+    """
     folder = posixpath.dirname(index_docname)
     parts: list[Part] = []
     for line in contents.splitlines():
@@ -99,7 +105,7 @@ def course_map(contents: str, index_docname: str) -> list[Part]:
         docname = posixpath.normpath(posixpath.join(folder, item.group("target")))
         if not parts:
             parts.append(Part("Chapters"))
-        if item.group("indent") and parts[-1].entries:
+        if item.group("indent") and parts[-1].entries and not item.group("continued"):
             parts[-1].entries[-1][1].append(docname)
         else:
             parts[-1].entries.append((docname, []))

@@ -32,8 +32,8 @@ from conftest import require
 
 ROOT = Path(__file__).resolve().parents[1]
 INDEX = ROOT / "notebooks" / "00-Index.ipynb"
-CHAPTERS = sorted(path for path in (ROOT / "notebooks").glob("[0-9][0-9]-*.ipynb") if path != INDEX)
-NOTEBOOKS = CHAPTERS + sorted((ROOT / "exercises").glob("[0-9][0-9]-*.ipynb"))  # every page but the home page
+CHAPTERS = sorted(path for path in (ROOT / "notebooks").glob("[0-9][0-9]*-*.ipynb") if path != INDEX)
+NOTEBOOKS = CHAPTERS + sorted((ROOT / "exercises").glob("[0-9][0-9]*-*.ipynb"))  # every page but the home page
 SITE_BUILD = ["-m", "sphinx", "-b", "html", "-W", "--keep-going", "-c", "site"]  # as dev.py (there with -q)
 SEARCH_TERM = "jwks"  # a word of chapter 11 (RFC 8725's key sets) that no other chapter uses
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
