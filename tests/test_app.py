@@ -699,3 +699,15 @@ def test_a_mongodb_outage_answers_503_and_the_server_recovers(make_server, make_
     finally:
         store.collection = collection
     assert api.profile(credential).status_code == 200
+
+
+def test_a_demoted_admin_s_old_token_still_says_admin_but_the_server_reads_the_role_per_request(make_server, make_api):
+    server = make_server("token", revocation="version")
+    api = make_api(server)
+    credential = api.login("bob")
+    server.users.set_role(2, "user")
+    assert jwt.decode(credential.value, options={"verify_signature": False})["role"] == "admin"
+    assert_error(api.get("/api/admin", credential), 403, MESSAGES["forbidden"])
+    server.app.state.auth.tokens.revoke_all_for_user(2)  # the version bump: the stale token is refused
+    assert_error(api.profile(credential), 401, MESSAGES["revoked"])
+    assert jwt.decode(api.login("bob").value, options={"verify_signature": False})["role"] == "user"
