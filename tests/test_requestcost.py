@@ -29,7 +29,8 @@ def test_each_scheme_makes_its_own_store_reads_per_request(mode: str, revocation
 
 def test_the_primitives_are_timed_with_their_labels() -> None:
     assert lookup_cost("memory", batches=2).label == "memory GET"
-    assert verify_cost(batches=2).label == "HS256 verify (PyJWT)"
+    assert verify_cost(batches=2).label == "HS256 verify (PyJWT), signature checked"
+    assert verify_cost(remembered=True, batches=2).label == "HS256 token, signature remembered"
 
 
 @pytest.mark.parametrize("signature_cache", [False, True])
