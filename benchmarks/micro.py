@@ -77,11 +77,11 @@ def lookup_vs_verify(repeat: int, redis_url: str | None, log: Log) -> list[dict]
                                  options={"require": REQUIRED_CLAIMS, "strict_aud": True}))
         timed("jwt: decode_token, signature checked", "TokenService.decode_token, no cache",
               lambda: checking.decode_token(token))
-        timed("jwt: decode_token (same token again and again)", "TokenService.decode_token, signature remembered",
+        timed("jwt: decode_token, signature remembered", "TokenService.decode_token, signature remembered",
               lambda: tokens.decode_token(token))
-        timed("jwt: decode_token + denylist GET (fakeredis)", "decode_token + is_revoked",
+        timed("jwt: decode_token, remembered, + denylist GET (fakeredis)", "decode_token + is_revoked",
               lambda: tokens.is_revoked(tokens.decode_token(token)))
-        timed("jwt: decode_token + version GET (fakeredis)", "decode_token + is_current_version",
+        timed("jwt: decode_token, remembered, + version GET (fakeredis)", "decode_token + is_current_version",
               lambda: tokens.is_current_version(tokens.decode_token(versioned)))
         timed("jwt: create_access_token (sign, at login)", "TokenService.create_access_token",
               lambda: tokens.create_access_token(1, "user"))
