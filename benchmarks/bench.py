@@ -178,6 +178,16 @@ OURS = [
     ("fastapi-blacklist-redis", ["--mode", "token", "--revocation", "blacklist", "--store", "{redis}"],
      "token, blacklist, real Redis"),
     ("fastapi-cookie-token", ["--mode", "cookie-token"], "JWT in cookie, none"),
+    # The same servers with every signature checked on every request (no signature cache), so that each
+    # figure can be read both ways: what the course's server does, and what a server without the memory does.
+    ("fastapi-session-nocache", ["--mode", "session", "--no-signature-cache"], "session, fakeredis, no cache"),
+    ("fastapi-session-memory-nocache", ["--mode", "session", "--store", "memory", "--no-signature-cache"],
+     "session, memory, no cache"),
+    ("fastapi-token-nocache", ["--mode", "token", "--revocation", "none", "--no-signature-cache"],
+     "token (Bearer), none, no cache"),
+    ("fastapi-blacklist-redis-nocache",
+     ["--mode", "token", "--revocation", "blacklist", "--store", "{redis}", "--no-signature-cache"],
+     "token, blacklist, real Redis, no cache"),
 ]
 # label, env, what (as the peer's load/bench-express.sh starts them)
 THEIRS = [
@@ -195,7 +205,9 @@ THEIRS = [
 # peer's load/bench.sh rotates its targets.
 GROUPS = [
     ["fastapi-session", "express-session", "fastapi-session-memory", "fastapi-session-redis"],
+    ["fastapi-session-nocache", "fastapi-session-memory-nocache"],
     ["fastapi-token", "express-token-keyobject", "express-token", "fastapi-cookie-token"],
+    ["fastapi-token-nocache", "fastapi-blacklist-redis-nocache"],
     ["fastapi-blacklist-redis", "express-blacklist-keyobject", "fastapi-blacklist", "express-blacklist",
      "fastapi-version"],
 ]
@@ -395,12 +407,17 @@ def summarize(args, env, targets, rows, micro, bytes_rows, login_rows, starts, o
         say("Our throughput over theirs (ratios within each repetition):")
         say(report.versus_table(res))
         say()
+        say("The same, signatures remembered (the default) and checked on every request (--no-signature-cache), "
+            "side by side; Express remembers nothing:")
+        say(report.cache_table(res))
+        say()
     if micro:
         say("Micro-costs, in process (timeit, median [min-max] of repeats, us per call):")
         say(report.table(["what", "us/call", "calls x repeats"],
                          [[m["name"], fmt_range(m, "us", 1), f"{m['calls_per_repeat']} x {m['repeats']}"] for m in micro]))
         by = {m["name"]: m["median_us"] for m in micro}
-        for jwt_name in ("jwt: PyJWT jwt.decode (HS256 verify + claims)", "jwt: decode_token (same token again and again)"):
+        for jwt_name in ("jwt: PyJWT jwt.decode (HS256 verify + claims)", "jwt: decode_token, signature checked",
+                         "jwt: decode_token, signature remembered"):
             jwt_us = by.get(jwt_name)
             if jwt_us:
                 parts = [f"{store} {by[name] / jwt_us:.2f}x" for store in ("memory", "fakeredis", "redis")

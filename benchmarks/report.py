@@ -23,6 +23,15 @@ PAIRS = [
     ("fastapi-blacklist-redis", "express-blacklist-keyobject",
      "blacklist (real Redis) vs express-blacklist-keyobject (the same Redis)"),
 ]
+# (ours with the signature cache, ours without it, theirs, what): the cache switch, side by side.
+CACHE_PAIRS = [
+    ("fastapi-session", "fastapi-session-nocache", "express-session", "session, fakeredis vs express-session"),
+    ("fastapi-session-memory", "fastapi-session-memory-nocache", "express-session", "session, memory vs express-session"),
+    ("fastapi-token", "fastapi-token-nocache", "express-token-keyobject", "token vs express-token-keyobject"),
+    ("fastapi-token", "fastapi-token-nocache", "express-token", "token vs express-token (string secret)"),
+    ("fastapi-blacklist-redis", "fastapi-blacklist-redis-nocache", "express-blacklist-keyobject",
+     "blacklist, real Redis vs express-blacklist-keyobject"),
+]
 EMBEDDED_STORE_MODES = ["fastapi-session", "fastapi-token", "fastapi-blacklist", "fastapi-version", "fastapi-cookie-token"]
 REAL_REDIS_MODES = ["fastapi-session-redis", "fastapi-blacklist-redis"]
 TARGET_VS_PEER = 1.5
@@ -115,6 +124,24 @@ def versus_table(res: Results) -> str:
         return "(no Express peer measured: nothing to compare)"
     return table(["ours vs theirs", "profile req/s ours/theirs", "health req/s ours/theirs",
                   "profile CPU/req theirs/ours"], rows)
+
+
+def cache_table(res: Results) -> str:
+    """Profile throughput against Express with the signature cache on and off, side by side."""
+    rows = []
+    for cached, checked, theirs, what in CACHE_PAIRS:
+        on = res.per_rep(cached, "profile", theirs, "profile")
+        off = res.per_rep(checked, "profile", theirs, "profile")
+        if not on and not off:
+            continue
+        rows.append([what, fmt(res.values(cached, "profile", "rps")), fmt(res.values(checked, "profile", "rps")),
+                     fmt(res.values(theirs, "profile", "rps")), fmt(on, 2), fmt(off, 2),
+                     fmt(res.values(cached, "profile", "cpu_us_per_req"), 0),
+                     fmt(res.values(checked, "profile", "cpu_us_per_req"), 0)])
+    if not rows:
+        return "(nothing measured with and without the signature cache)"
+    return table(["ours vs theirs", "ours req/s, remembered", "ours req/s, checked", "theirs req/s",
+                  "ratio, remembered", "ratio, checked", "CPU us/req, remembered", "CPU us/req, checked"], rows)
 
 
 def ratio_check(ratio: list[float], target: float, what: str, detail: str = "") -> tuple[str, str]:

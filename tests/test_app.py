@@ -39,7 +39,7 @@ from authcourse import (
 )
 from authcourse.realservers.process import free_port
 from authcourse.sessions import session_key, user_sessions_key
-from authcourse.tokens import denylist_key, token_version_key
+from authcourse.tokens import AUDIENCE, ISSUER, denylist_key, token_version_key
 
 
 @pytest.fixture(params=CONFIGS, ids=config_id)
@@ -275,7 +275,31 @@ def test_token_claims_name_the_user_and_role(shared_server, make_api, token_mode
     claims = jwt.decode(token, options={"verify_signature": False})
     assert claims["sub"] == "2" and claims["role"] == "admin"
     assert claims["exp"] - claims["iat"] == 24 * 60 * 60
-    assert set(claims) >= {"sub", "role", "iat", "exp", "jti"}
+    assert set(claims) >= {"sub", "role", "iat", "exp", "jti", "iss", "aud"}
+    assert (claims["iss"], claims["aud"]) == (ISSUER, AUDIENCE)
+
+
+def carrying(token_mode: str, token: str) -> dict[str, dict[str, str]]:
+    """The request keyword that carries a token the way the mode expects it."""
+    if token_mode == "token":
+        return {"headers": {"Authorization": f"Bearer {token}"}}
+    return {"headers": {"Cookie": f"token={token}"}}
+
+
+@pytest.mark.parametrize("audience", [None, "reports"], ids=["without-aud", "aud-reports"])
+def test_a_sister_service_s_token_under_the_shared_secret_is_refused(shared_server, make_api, token_mode, audience):
+    # Another service holding the same secret signs a token for Bob: the signature is good, but
+    # the token was not issued by this server for this server (RFC 8725 sections 3.8, 3.9).
+    api = make_api(shared_server(token_mode, secret=SECRET))
+    issued = int(time.time())
+    claims = {"iss": "reports", "sub": "2", "role": "admin", "iat": issued, "exp": issued + 600, "jti": "sister"}
+    if audience is not None:
+        claims["aud"] = audience
+    sister = jwt.encode(claims, SECRET, algorithm="HS256")
+    assert_error(api.get("/api/admin", **carrying(token_mode, sister)), 401, MESSAGES["invalid"])
+    own = jwt.encode(dict(claims, iss=ISSUER, aud=AUDIENCE), SECRET, algorithm="HS256")
+    accepted = api.get("/api/admin", **carrying(token_mode, own))
+    assert accepted.status_code == 200, accepted.text
 
 
 def test_token_logout_without_revocation_leaves_the_old_token_working(shared_server, make_api, token_mode, store):
@@ -384,6 +408,30 @@ def test_token_mode_ignores_a_token_cookie_and_cookie_token_mode_ignores_the_hea
     assert_error(as_cookie, 401, MESSAGES["token-missing"])
     as_header = cookie_api.get("/api/profile", headers={"Authorization": f"Bearer {cookie.value}"})
     assert_error(as_header, 401, MESSAGES["token-missing"])
+
+
+@pytest.mark.parametrize("signature_cache", [True, False], ids=["cache-on", "cache-off"])
+@pytest.mark.parametrize("mode", ["session", "token", "cookie-token"])
+def test_the_signature_cache_switch_decides_whether_checked_signatures_are_remembered(
+    shared_server, make_api, mode, signature_cache
+):
+    server = shared_server(mode, signature_cache=signature_cache)
+    api = make_api(server)
+    credential = api.login("alice")
+    for _ in range(3):
+        assert api.profile(credential).status_code == 200
+    auth = server.app.state.auth
+    remembered = auth.sessions.verified if mode == "session" else auth.tokens.verified
+    assert len(remembered) == (1 if signature_cache else 0)
+
+
+def test_without_the_signature_cache_expiry_and_revocation_still_hold(shared_server, make_api):
+    server = shared_server("token", revocation="blacklist", signature_cache=False)
+    api = make_api(server)
+    credential = api.login("alice")
+    assert api.profile(credential).status_code == 200
+    assert api.post("/logout", credential).status_code == 200
+    assert_error(api.profile(credential), 401, MESSAGES["revoked"])
 
 
 def test_bearer_scheme_is_case_insensitive(shared_server, make_api):
@@ -651,3 +699,15 @@ def test_a_mongodb_outage_answers_503_and_the_server_recovers(make_server, make_
     finally:
         store.collection = collection
     assert api.profile(credential).status_code == 200
+
+
+def test_a_demoted_admin_s_old_token_still_says_admin_but_the_server_reads_the_role_per_request(make_server, make_api):
+    server = make_server("token", revocation="version")
+    api = make_api(server)
+    credential = api.login("bob")
+    server.users.set_role(2, "user")
+    assert jwt.decode(credential.value, options={"verify_signature": False})["role"] == "admin"
+    assert_error(api.get("/api/admin", credential), 403, MESSAGES["forbidden"])
+    server.app.state.auth.tokens.revoke_all_for_user(2)  # the version bump: the stale token is refused
+    assert_error(api.profile(credential), 401, MESSAGES["revoked"])
+    assert jwt.decode(api.login("bob").value, options={"verify_signature": False})["role"] == "user"

@@ -496,3 +496,32 @@ def test_the_worker_freezes_what_it_built_and_collects_the_young_generation_less
     finally:
         gc.unfreeze()
         gc.set_threshold(*before)
+
+
+@pytest.mark.parametrize(("argv", "remembers"), [([], True), (["--no-signature-cache"], False)])
+def test_serve_hands_the_signature_cache_switch_to_its_worker(monkeypatch, argv, remembers):
+    handed: list[str] = []
+
+    class NotServing:
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            handed.append(os.environ[cli.WORKER_SETTINGS_ENV])
+
+        def serve(self) -> None:
+            pass
+
+    monkeypatch.setattr(cli, "Granian", NotServing)
+    monkeypatch.delenv(cli.WORKER_SETTINGS_ENV, raising=False)
+    assert cli.main(["serve", "--mode", "token", "--port", "0", "--bcrypt-rounds", str(ROUNDS), *argv]) == 0
+    monkeypatch.setenv(cli.WORKER_SETTINGS_ENV, handed[0])
+    monkeypatch.setattr(cli.sys, "platform", "not-linux")
+    before = gc.get_threshold()
+    try:
+        app = cli.worker_app()
+        tokens = app.state.auth.tokens
+        token = tokens.create_access_token(1, "user")
+        tokens.decode_token(token)
+        assert len(tokens.verified) == (1 if remembers else 0)
+        app.state.store.close()
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*before)

@@ -7,7 +7,7 @@ import pytest
 
 from authcourse import MemoryStore, fakeredis_store, redis_store
 from authcourse.instruments.denylist import decode_base64url, entry_size, reencode_signature, spare_bits
-from authcourse.tokens import TokenService, denylist_key
+from authcourse.tokens import AUDIENCE, TokenService, denylist_key
 
 SECRET = b"a-denylist-test-secret-of-32-bytes!!"
 
@@ -26,9 +26,9 @@ def test_the_twin_differs_only_in_the_last_character_and_decodes_to_the_same_byt
 
 
 def test_pyjwt_refuses_the_twin_of_a_token_it_accepts(token: str) -> None:
-    assert jwt.decode(token, SECRET, algorithms=["HS256"])["sub"] == "1"
+    assert jwt.decode(token, SECRET, algorithms=["HS256"], audience=AUDIENCE)["sub"] == "1"
     with pytest.raises(jwt.DecodeError, match="Invalid crypto padding"):
-        jwt.decode(reencode_signature(token), SECRET, algorithms=["HS256"])
+        jwt.decode(reencode_signature(token), SECRET, algorithms=["HS256"], audience=AUDIENCE)
 
 
 def test_a_signature_without_spare_bits_cannot_be_respelled() -> None:

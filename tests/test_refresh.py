@@ -9,6 +9,7 @@ import jwt
 import pytest
 
 from authcourse import ConfigurationError, CourseServer, Settings, later
+from authcourse.tokens import AUDIENCE
 from authcourse.refresh import (
     RACE_WINDOW,
     SHORT_ACCESS_LIFETIME,
@@ -277,7 +278,7 @@ def test_login_keeps_the_contract_of_its_mode(api):
 
 def test_access_tokens_last_fifteen_minutes_and_name_their_family(api):
     credential, refresh_token = login(api)
-    claims = jwt.decode(credential.value, SECRET, algorithms=["HS256"])
+    claims = jwt.decode(credential.value, SECRET, algorithms=["HS256"], audience=AUDIENCE)
     assert claims["exp"] - claims["iat"] == 900
     assert claims["fam"] == family_of(refresh_token)
 

@@ -29,4 +29,25 @@ def test_each_scheme_makes_its_own_store_reads_per_request(mode: str, revocation
 
 def test_the_primitives_are_timed_with_their_labels() -> None:
     assert lookup_cost("memory", batches=2).label == "memory GET"
-    assert verify_cost(batches=2).label == "HS256 verify (PyJWT)"
+    assert verify_cost(batches=2).label == "HS256 verify (PyJWT), signature checked"
+    assert verify_cost(remembered=True, batches=2).label == "HS256 token, signature remembered"
+
+
+@pytest.mark.parametrize("signature_cache", [False, True])
+def test_the_cost_is_of_a_checked_signature_unless_the_cache_is_asked_for(monkeypatch, signature_cache: bool) -> None:
+    import jwt
+
+    calls: list[str] = []
+    decode = jwt.decode
+
+    def counting(token, *args, **kwargs):
+        calls.append(token)
+        return decode(token, *args, **kwargs)
+
+    monkeypatch.setattr(jwt, "decode", counting)
+    cost = measure_request_cost("token", "none", "memory", signature_cache=signature_cache, batches=2)
+    assert cost.timing.label.endswith("signature remembered" if signature_cache else "signature checked")
+    if signature_cache:
+        assert len(calls) == 1  # the first request; every timed one found it remembered
+    else:
+        assert len(calls) > cost.timing.calls  # every timed call, plus the warm-up ones

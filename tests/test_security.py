@@ -14,7 +14,7 @@ import pytest
 
 from authcourse import ConfigurationError, CourseServer, MemoryStore, later
 from authcourse.sessions import session_key
-from authcourse.tokens import denylist_key
+from authcourse.tokens import AUDIENCE, ISSUER, denylist_key
 from conftest import ALICE, BOB, MESSAGES, ROUNDS, SECRET, TOKEN_MODES, assert_error
 
 KEY = SECRET.encode()
@@ -32,6 +32,8 @@ def unb64(part: str) -> dict:
 def claims_for(user_id: int = 1, **changes) -> dict:
     issued = int(time.time())
     claims = {
+        "iss": ISSUER,
+        "aud": AUDIENCE,
         "sub": str(user_id),
         "role": "user",
         "iat": issued,
@@ -160,6 +162,11 @@ def forgeries(valid: str) -> dict[str, str]:
         "no iat": jwt.encode(claims_for(iat=None), KEY, algorithm="HS256"),
         "no sub": jwt.encode(claims_for(sub=None), KEY, algorithm="HS256"),
         "no jti": jwt.encode(claims_for(jti=None), KEY, algorithm="HS256"),
+        "no aud (a sister service's token)": jwt.encode(claims_for(aud=None, iss="reports"), KEY, algorithm="HS256"),
+        "no aud": jwt.encode(claims_for(aud=None), KEY, algorithm="HS256"),
+        "aud of another service": jwt.encode(claims_for(aud="reports"), KEY, algorithm="HS256"),
+        "no iss": jwt.encode(claims_for(iss=None), KEY, algorithm="HS256"),
+        "iss of another service": jwt.encode(claims_for(iss="reports"), KEY, algorithm="HS256"),
         "sub not a user": jwt.encode(claims_for(999), KEY, algorithm="HS256"),
         "sub not a number": jwt.encode(claims_for(sub="alice"), KEY, algorithm="HS256"),
         "exp not a number": jwt.encode(claims_for(exp="tomorrow"), KEY, algorithm="HS256"),

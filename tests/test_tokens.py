@@ -9,7 +9,15 @@ import jwt
 import pytest
 
 from authcourse import ConfigurationError, TokenService, later, load_secret
-from authcourse.tokens import MIN_SECRET_BYTES, REQUIRED_CLAIMS, TOKEN_LIFETIME, denylist_key, token_version_key
+from authcourse.tokens import (
+    AUDIENCE,
+    ISSUER,
+    MIN_SECRET_BYTES,
+    REQUIRED_CLAIMS,
+    TOKEN_LIFETIME,
+    denylist_key,
+    token_version_key,
+)
 from conftest import STORES
 
 SECRET = b"k" * 32
@@ -31,8 +39,9 @@ def header_of(token: str) -> dict:
 
 def test_a_token_carries_who_when_and_which(tokens):
     token = tokens.create_access_token(7, "admin")
-    claims = jwt.decode(token, SECRET, algorithms=["HS256"])
+    claims = jwt.decode(token, SECRET, algorithms=["HS256"], audience=AUDIENCE, issuer=ISSUER)
     assert claims["sub"] == "7" and claims["role"] == "admin"
+    assert (claims["iss"], claims["aud"]) == ("authcourse", "authcourse-api")
     assert claims["exp"] - claims["iat"] == TOKEN_LIFETIME == 24 * 60 * 60
     assert isinstance(claims["jti"], str) and len(claims["jti"]) >= 16
     assert "ver" not in claims
@@ -51,7 +60,7 @@ def test_every_token_has_its_own_jti(tokens):
 
 def test_decode_returns_the_claims_of_a_good_token(tokens):
     token = tokens.create_access_token(7, "user")
-    assert tokens.decode_token(token) == jwt.decode(token, SECRET, algorithms=["HS256"])
+    assert tokens.decode_token(token) == jwt.decode(token, SECRET, algorithms=["HS256"], audience=AUDIENCE)
 
 
 def test_decoded_claims_are_a_copy_the_caller_may_change(tokens):
@@ -82,16 +91,64 @@ def test_a_token_expires_after_its_lifetime():
         service.decode_token(token)
 
 
+def good_claims(**changes: object) -> dict:
+    claims = {"iss": ISSUER, "aud": AUDIENCE, "sub": "7", "role": "user", "iat": 1, "exp": 4_000_000_000, "jti": "j"}
+    claims.update(changes)
+    return {name: value for name, value in claims.items() if value is not None}
+
+
+def test_a_hand_made_token_with_every_claim_is_accepted():
+    assert TokenService(SECRET).decode_token(jwt.encode(good_claims(), SECRET, algorithm="HS256"))["sub"] == "7"
+
+
 @pytest.mark.parametrize("claim", REQUIRED_CLAIMS)
 def test_every_required_claim_must_be_present(claim):
-    claims = {"sub": "7", "role": "user", "iat": 1, "exp": 4_000_000_000, "jti": "j"}
-    del claims[claim]
     with pytest.raises(jwt.MissingRequiredClaimError):
-        TokenService(SECRET).decode_token(jwt.encode(claims, SECRET, algorithm="HS256"))
+        TokenService(SECRET).decode_token(jwt.encode(good_claims(**{claim: None}), SECRET, algorithm="HS256"))
 
 
-def test_the_required_claims_are_exp_iat_sub_and_jti():
-    assert sorted(REQUIRED_CLAIMS) == ["exp", "iat", "jti", "sub"]
+def test_the_required_claims_are_exp_iat_sub_jti_iss_and_aud():
+    assert sorted(REQUIRED_CLAIMS) == ["aud", "exp", "iat", "iss", "jti", "sub"]
+
+
+# Whom a token is from and for (RFC 8725 sections 3.8, 3.9) -----------------------------------
+
+
+def test_a_sister_service_s_token_without_aud_is_refused_under_the_shared_key():
+    # The sister service signs with the same key and simply leaves `aud` out: PyJWT on its own
+    # (no audience= given) would take it; this service requires its own `aud`.
+    sister = jwt.encode(good_claims(iss="reports", aud=None), SECRET, algorithm="HS256")
+    assert jwt.decode(sister, SECRET, algorithms=["HS256"])["sub"] == "7"
+    with pytest.raises(jwt.MissingRequiredClaimError, match="aud"):
+        TokenService(SECRET).decode_token(sister)
+
+
+@pytest.mark.parametrize(
+    ("changes", "error"),
+    [
+        ({"aud": "reports"}, jwt.InvalidAudienceError),
+        ({"aud": ["reports", AUDIENCE]}, jwt.InvalidAudienceError),  # one audience per token, exactly ours
+        ({"iss": "reports"}, jwt.InvalidIssuerError),
+        ({"iss": None}, jwt.MissingRequiredClaimError),
+    ],
+)
+def test_a_token_from_another_issuer_or_for_another_audience_is_refused(changes, error):
+    with pytest.raises(error):
+        TokenService(SECRET).decode_token(jwt.encode(good_claims(**changes), SECRET, algorithm="HS256"))
+
+
+def test_a_remembered_token_is_not_accepted_by_a_service_with_another_audience():
+    ours = TokenService(SECRET)
+    token = ours.create_access_token(7, "user")
+    ours.decode_token(token)
+    with pytest.raises(jwt.InvalidAudienceError):
+        TokenService(SECRET, audience="reports").decode_token(token)
+
+
+def test_issuer_and_audience_are_the_service_s_own():
+    reports = TokenService(SECRET, issuer="reports-issuer", audience="reports")
+    claims = reports.decode_token(reports.create_access_token(7, "user"))
+    assert (claims["iss"], claims["aud"]) == ("reports-issuer", "reports")
 
 
 # Revocation ------------------------------------------------------------------------------------
@@ -202,3 +259,36 @@ def test_extra_claims_add_to_the_token_and_cannot_replace_what_the_service_sets(
     for name, value in [("exp", 2**40), ("sub", "1"), ("role", "admin"), ("jti", "fixed"), ("ver", 99), ("iat", 0)]:
         with pytest.raises(ValueError, match=f"may not set {name}"):
             tokens.create_access_token(7, "user", extra_claims={name: value})
+
+
+# The signature cache ----------------------------------------------------------------------------
+
+
+def test_a_service_with_a_cache_remembers_a_checked_token(monkeypatch):
+    service = TokenService(SECRET)
+    token = service.create_access_token(7, "user")
+    calls = count_pyjwt_decodes(monkeypatch)
+    for _ in range(3):
+        service.decode_token(token)
+    assert len(calls) == 1 and len(service.verified) == 1
+
+
+def test_a_service_without_a_cache_checks_the_signature_every_time(monkeypatch):
+    service = TokenService(SECRET, cache_size=0)
+    token = service.create_access_token(7, "user")
+    calls = count_pyjwt_decodes(monkeypatch)
+    for _ in range(3):
+        service.decode_token(token)
+    assert len(calls) == 3 and len(service.verified) == 0
+
+
+def count_pyjwt_decodes(monkeypatch) -> list[str]:
+    calls: list[str] = []
+    decode = jwt.decode
+
+    def counting(token, *args, **kwargs):
+        calls.append(token)
+        return decode(token, *args, **kwargs)
+
+    monkeypatch.setattr(jwt, "decode", counting)
+    return calls

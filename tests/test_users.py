@@ -136,3 +136,14 @@ def test_users_added_from_many_threads_get_distinct_ids(users):
         thread.join()
     ids = [user.id for user in users]
     assert len(ids) == len(set(ids)) == 52
+
+
+def test_set_role_demotes_a_user_for_every_later_lookup():
+    users = UserDirectory(4)
+    bob = users.find("bob@example.com")
+    assert bob is not None and bob.role == "admin"
+    users.set_role(bob.id, "user")
+    assert users.get(bob.id).role == "user" and users.find("bob@example.com").role == "user"
+    assert b'"role":"user"' in users.get(bob.id).profile_json
+    with pytest.raises(ValueError, match="role must be"):
+        users.set_role(bob.id, "root")

@@ -223,8 +223,10 @@ def test_a_token_for_another_audience_fools_only_the_verifier_that_ignores_aud()
     shared = SECRET.encode()
     sister = forge({"alg": "HS256"}, claims_for("2", "reports"), hs256(shared))
     assert vulnerable_decode_ignoring_audience(sister, shared)["aud"] == "reports"
-    with pytest.raises(jwt.InvalidAudienceError):
+    with pytest.raises(jwt.InvalidIssuerError):  # the issuer is checked first, then the audience
         TokenService(shared).decode_token(sister)
+    with pytest.raises(jwt.InvalidAudienceError):
+        TokenService(shared, issuer="reports").decode_token(sister)
 
 
 @pytest.mark.parametrize(

@@ -33,6 +33,7 @@ from .settings import Settings
 from .stores import Store, open_store
 from .tokens import TokenService, load_secret
 from .users import UserDirectory
+from .verified import CACHE_SIZE
 
 OFF = {"tracing": False, "metrics": False, "logs": False, "operation_spans": False}
 DOC_PATHS = ("/openapi.json", "/docs", "/docs/oauth2-redirect")
@@ -77,6 +78,7 @@ LOGIN_BODY = {
 
 def build_auth(settings: Settings, store: Store, users: UserDirectory, secret: bytes):
     """The authentication strategy for the settings' mode."""
+    cache_size = CACHE_SIZE if settings.signature_cache else 0
     if settings.mode == "session":
         sessions = SessionManager(
             store,
@@ -84,9 +86,10 @@ def build_auth(settings: Settings, store: Store, users: UserDirectory, secret: b
             idle_timeout=settings.idle_timeout,
             absolute_timeout=settings.absolute_timeout,
             touch_interval=settings.touch_interval,
+            cache_size=cache_size,
         )
         return SessionAuth(sessions, users, secure=settings.secure_cookies)
-    tokens = TokenService(secret, store, lifetime=settings.token_lifetime)
+    tokens = TokenService(secret, store, lifetime=settings.token_lifetime, cache_size=cache_size)
     if settings.refresh:
         refresh_tokens = RefreshTokens(store, secret, lifetime=settings.refresh_lifetime)
         strategy = RefreshingBearerAuth if settings.mode == "token" else RefreshingCookieTokenAuth

@@ -59,6 +59,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--refresh", action="store_true", help="token modes: 15-minute access tokens renewed at POST /refresh"
     )
     serve.add_argument("--secure-cookies", action="store_true", help="mark cookies Secure (behind HTTPS)")
+    serve.add_argument(
+        "--no-signature-cache",
+        dest="signature_cache",
+        action="store_false",
+        help="check every signature (HMAC) on every request instead of remembering those already checked "
+        "(expiry and revocation are checked on every request either way)",
+    )
     serve.add_argument("--quiet", action="store_true", help="no access log")
     serve.add_argument(
         "--vulnerable",
@@ -135,6 +142,7 @@ def serve(args: argparse.Namespace) -> int:
             bcrypt_rounds=args.bcrypt_rounds,
             secure_cookies=args.secure_cookies,
             refresh=args.refresh,
+            signature_cache=args.signature_cache,
             **optional,
         )
         load_secret(settings.secret)  # refuse a weak AUTHCOURSE_SECRET here, not in the worker,
@@ -143,7 +151,11 @@ def serve(args: argparse.Namespace) -> int:
     except (ConfigurationError, OSError) as error:
         return refuse_to_start(error, args)
     refresh = ", refresh tokens at POST /refresh" if settings.refresh else ""
-    print(f"authcourse mini-server: mode {settings.mode}, revocation {settings.revocation}, store {settings.store_name}{refresh}")
+    cache = "" if settings.signature_cache else ", every signature checked (no signature cache)"
+    print(
+        f"authcourse mini-server: mode {settings.mode}, revocation {settings.revocation}, "
+        f"store {settings.store_name}{refresh}{cache}"
+    )
     print(f"  listening on http://{args.host}:{port}   (Ctrl-C to stop)")
     print("  demo users: " + ", ".join(f"{email} / {password} ({role})" for email, password, _, role in DEMO_USERS))
     if os.environ.get(SECRET_ENV) is None:

@@ -3,7 +3,8 @@
 The id is 256 bits from `secrets` (OWASP asks for at least 64 bits of entropy; 128 is the usual
 floor). The cookie carries `<id>.<HMAC-SHA256 of the id>`, as express-session signs
 `connect.sid`: a forged or mangled cookie is refused without touching the store. A cookie whose
-signature checked out once is remembered (`verified.py`); the store is read on every request. A session
+signature checked out once may be remembered (`verified.py`, `cache_size`; 0 checks every
+signature every time); the store is read on every request. A session
 ends at whichever comes first: `idle_timeout` without a request, or `absolute_timeout` after
 login. Every expiry is checked against `clock.now()`, whatever the store's own TTL says.
 """
@@ -20,7 +21,7 @@ from dataclasses import asdict, dataclass
 
 from .clock import now
 from .stores import Store
-from .verified import VerifiedCache
+from .verified import CACHE_SIZE, VerifiedCache
 
 SESSION_ID_BYTES = 32  # 256 bits
 IDLE_TIMEOUT = 30 * 60  # seconds without a request before a session ends
@@ -80,13 +81,14 @@ class SessionManager:
         idle_timeout: float = IDLE_TIMEOUT,
         absolute_timeout: float = ABSOLUTE_TIMEOUT,
         touch_interval: float = TOUCH_INTERVAL,
+        cache_size: int = CACHE_SIZE,
     ) -> None:
         self.store = store
         self._secret = secret
         self.idle_timeout = idle_timeout
         self.absolute_timeout = absolute_timeout
         self.touch_interval = min(touch_interval, idle_timeout)
-        self._verified: VerifiedCache[str] = VerifiedCache()
+        self.verified: VerifiedCache[str] = VerifiedCache(cache_size)
 
     # The cookie value -------------------------------------------------------------------
 
@@ -100,7 +102,7 @@ class SessionManager:
 
     def unsign(self, cookie_value: str) -> str | None:
         """The session id if the cookie's signature is ours, else None (never an exception)."""
-        session_id = self._verified.get(cookie_value)
+        session_id = self.verified.get(cookie_value)
         if session_id is not None:
             return session_id
         if len(cookie_value) > _MAX_COOKIE_CHARS or not cookie_value.isascii():
@@ -108,7 +110,7 @@ class SessionManager:
         session_id, _, signature = cookie_value.rpartition(".")
         if not session_id or not hmac.compare_digest(signature, self._signature(session_id)):
             return None
-        self._verified.remember(cookie_value, session_id)
+        self.verified.remember(cookie_value, session_id)
         return session_id
 
     # The session's life ---------------------------------------------------------------------

@@ -35,6 +35,7 @@ class Settings:
     secure_cookies: bool = False  # True behind HTTPS; plain http://127.0.0.1 would drop Secure cookies in httpx
     refresh: bool = False  # token modes: short access tokens renewed at POST /refresh (refresh.py)
     refresh_lifetime: float = REFRESH_LIFETIME  # seconds a refresh-token family lives after login
+    signature_cache: bool = True  # remember signatures already checked (verified.py); False: an HMAC per request
     hooks: Hooks | None = None  # your own authenticate/login/logout functions (hooks.py), for exercises
 
     def __post_init__(self) -> None:

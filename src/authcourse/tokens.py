@@ -9,11 +9,15 @@ server can forget it before `exp`, unless it keeps some state after all:
   that user's tokens at once (and cannot refuse just one).
 
 The algorithm is pinned (`algorithms=["HS256"]`, never read from the token), and `exp`,
-`iat`, `sub` and `jti` are required (RFC 8725, sections 2.1 and 3.1).
+`iat`, `sub`, `jti`, `iss` and `aud` are required (RFC 8725, sections 2.1, 3.1, 3.8, 3.9).
+Every token names who issued it (`iss`) and the one service it is for (`aud`), and only a
+token naming this service's issuer and audience is accepted: a sister service sharing the key
+cannot hand out tokens this one takes, with a different `aud` or with none at all.
 
 Checking a signature is a pure function of the token's exact bytes and the secret, so a
-`TokenService` remembers the claims of tokens PyJWT has already verified. A remembered token
-is still held to its time window (`iat`, `nbf`, `exp`) on every use, and revocation is never
+`TokenService` may remember the claims of tokens PyJWT has already verified (`cache_size`; 0
+checks every signature every time, `Settings(signature_cache=False)`). A remembered token is
+still held to its time window (`iat`, `nbf`, `exp`) on every use, and revocation is never
 remembered: the denylist or the version is read from the store on every request.
 """
 
@@ -33,7 +37,9 @@ from .verified import CACHE_SIZE, VerifiedCache
 ALGORITHM = "HS256"
 MIN_SECRET_BYTES = 32  # RFC 7518 section 3.2: an HS256 key at least as long as the hash
 TOKEN_LIFETIME = 24 * 60 * 60  # seconds, the lesson's expiresIn: '24h'
-REQUIRED_CLAIMS = ["exp", "iat", "sub", "jti"]
+REQUIRED_CLAIMS = ["exp", "iat", "sub", "jti", "iss", "aud"]
+ISSUER = "authcourse"  # `iss`: who issued the token (RFC 7519 section 4.1.1)
+AUDIENCE = "authcourse-api"  # `aud`: the service the token is for; a token for any other is refused
 SECRET_ENV = "AUTHCOURSE_SECRET"
 
 
@@ -80,22 +86,29 @@ class TokenService:
         *,
         lifetime: float = TOKEN_LIFETIME,
         cache_size: int = CACHE_SIZE,
+        issuer: str = ISSUER,
+        audience: str = AUDIENCE,
     ) -> None:
         self._secret = secret
         self.store = store
         self.lifetime = lifetime
-        self._verified: VerifiedCache[dict[str, Any]] = VerifiedCache(cache_size)
+        self.issuer = issuer
+        self.audience = audience
+        self.verified: VerifiedCache[dict[str, Any]] = VerifiedCache(cache_size)
 
     def create_access_token(
         self, user_id: int, role: str, *, version: int | None = None, extra_claims: dict[str, Any] | None = None
     ) -> str:
-        """A signed token: who (`sub`, `role`), when (`iat`, `exp`), which one (`jti`), plus `extra_claims`.
+        """A signed token: by whom and for whom (`iss`, `aud`), who (`sub`, `role`), when (`iat`, `exp`),
+        which one (`jti`), plus `extra_claims`.
 
         `extra_claims` add to these, never replace them: a caller cannot stretch `exp` or change
         `sub` through them (ValueError).
         """
         issued_at = int(now())
         claims: dict[str, Any] = {
+            "iss": self.issuer,
+            "aud": self.audience,
             "sub": str(user_id),
             "role": role,
             "iat": issued_at,
@@ -112,12 +125,19 @@ class TokenService:
 
     def decode_token(self, token: str) -> dict[str, Any]:
         """The claims of a token whose signature and times check out; else `jwt.InvalidTokenError`."""
-        claims = self._verified.get(token)
+        claims = self.verified.get(token)
         if claims is not None and _in_time_window(claims, now()):
             return dict(claims)
         # Unknown, or outside its time window now: PyJWT decides, and raises the precise error.
-        claims = jwt.decode(token, self._secret, algorithms=[ALGORITHM], options={"require": REQUIRED_CLAIMS})
-        self._verified.remember(token, claims)
+        claims = jwt.decode(
+            token,
+            self._secret,
+            algorithms=[ALGORITHM],
+            issuer=self.issuer,
+            audience=self.audience,
+            options={"require": REQUIRED_CLAIMS, "strict_aud": True},
+        )
+        self.verified.remember(token, claims)
         return dict(claims)
 
     # Revocation: both need the store -------------------------------------------------------

@@ -6,7 +6,7 @@ import functools
 import itertools
 import json
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from .passwords import DEFAULT_ROUNDS, dummy_hash, hash_password, password_bytes, verify_password
@@ -42,7 +42,7 @@ class User:
 
     @functools.cached_property
     def profile_json(self) -> bytes:
-        """The body of `GET /api/profile` for this user, rendered once (users never change)."""
+        """The body of `GET /api/profile` for this user, rendered once (a change makes a new User)."""
         return json.dumps({"user": self.public()}, separators=(",", ":")).encode()
 
 
@@ -80,6 +80,18 @@ class UserDirectory:
         if role not in ("user", "admin"):
             raise ValueError(f"role must be 'user' or 'admin', not {role!r}")
         return self._add(email, hash_password(password, self.rounds), name or email.split("@")[0], role)
+
+    def set_role(self, user_id: int, role: Role) -> User:
+        """Change a user's role (promote, demote); return the user as now stored.
+
+        Tokens already issued keep the role they were signed with: see chapter 3.
+        """
+        if role not in ("user", "admin"):
+            raise ValueError(f"role must be 'user' or 'admin', not {role!r}")
+        with self._lock:
+            user = replace(self._by_id[user_id], role=role)
+            self._by_id[user_id] = self._by_email[user.email] = user
+        return user
 
     def find(self, email: str) -> User | None:
         return self._by_email.get(email.strip().lower())

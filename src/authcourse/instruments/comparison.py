@@ -48,8 +48,8 @@ class CostResult:
             verdict = "confirmed"
         shown = ", ".join(f"{lookup.label} {lookup.median:.1f} µs" for lookup in self.lookups)
         return Row("Cost per request (section 3: \"no database lookup needed\")", "look up the session in the store",
-                   "verify the signature, no lookup", f"{shown}; HS256 verify {self.verify.median:.1f} µs",
-                   verdict)
+                   "verify the signature, no lookup",
+                   f"{shown}; HS256 verify, signature checked, {self.verify.median:.1f} µs", verdict)
 
 
 # CSRF, XSS and cross-domain: from the browser lab (authcourse.browserlab.experiments) ----------------------
@@ -79,12 +79,16 @@ def browser_rows(csrf: Sequence[Any], xss: Any, cross_domain: Any) -> list[Row]:
                   f"{xss.httponly_cookie_read}, yet the script's own request carried it "
                   f"({xss.cookie_request_status}): HttpOnly stops theft, not use",
                   "confirmed" if xss_confirmed else "corrected")
-    cross_confirmed = not cross_domain.cookie_sent and cross_domain.bearer_status == 200
+    # The lesson's row is right that the cookie stays home and the Bearer token goes, wrong about why.
+    cross_corrected = not cross_domain.cookie_sent and cross_domain.bearer_status == 200
     cross_row = Row("Cross-domain", "Difficult (cookie domain restrictions)", "Easy (token in any header)",
                     f"fetch from another site: session cookie sent {cross_domain.cookie_sent} "
                     f"({', '.join(cross_domain.cookie_reasons) or 'no reason given'}) -> {cross_domain.cookie_status}; "
-                    f"Bearer token with CORS -> {cross_domain.bearer_status}",
-                    "confirmed" if cross_confirmed else "corrected")
+                    f"Bearer token with CORS -> {cross_domain.bearer_status}. The cause is not the cookie's "
+                    "domain: it is SameSite, the browser's third-party cookie policy, and CORS, which must allow "
+                    "credentials (a same-site fetch sends the cookie with credentials: 'include' and "
+                    "Access-Control-Allow-Credentials: true)",
+                    "corrected" if cross_corrected else "depends on")
     return [csrf_row, xss_row, cross_row]
 
 

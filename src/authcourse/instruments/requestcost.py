@@ -54,20 +54,31 @@ def credential_headers(mode: str, response: Any) -> list[tuple[bytes, bytes]]:
 
 
 def measure_request_cost(
-    mode: str = "session", revocation: str = "none", store: str | Store = "fakeredis", *, batches: int = 7
+    mode: str = "session",
+    revocation: str = "none",
+    store: str | Store = "fakeredis",
+    *,
+    signature_cache: bool = False,
+    batches: int = 7,
 ) -> RequestCost:
-    """Time the server's `authenticate` for one logged-in user; note the store operations of one call."""
+    """Time the server's `authenticate` for one logged-in user; note the store operations of one call.
+
+    By default every call checks the signature (an HMAC), as the first request with a credential
+    does; `signature_cache=True` times the server's default, where a signature already checked is
+    remembered (`verified.py`) and only expiry and revocation are checked again.
+    """
     watched = WatchedStore(open_store(store))
     settings = Settings(mode=mode, revocation=revocation, store=watched, bcrypt_rounds=4,  # type: ignore[arg-type]
-                        secret=secrets.token_bytes(32))
+                        secret=secrets.token_bytes(32), signature_cache=signature_cache)
     app = create_app(settings)
     auth, user = app.state.auth, app.state.users.find(USER_EMAIL)
     scope = _request(credential_headers(mode, auth.login(user, Request(_request([])))))
-    auth.authenticate(Request(scope))  # the first use checks the signature; later ones remember it
+    auth.authenticate(Request(scope))  # the first use checks the signature; with the cache, later ones remember it
     watched.drain()
     auth.authenticate(Request(scope))
     operations = tuple(watched.drain())
     label = mode if mode == "session" else f"{mode}, revocation {revocation}"
+    label += ", signature remembered" if signature_cache else ", signature checked"
     timing = time_per_call(label, lambda: auth.authenticate(Request(scope)), batches=batches)
     watched.drain()
     return RequestCost(mode, revocation, watched.name, operations, timing)
@@ -85,8 +96,11 @@ def lookup_cost(store: str | Store = "fakeredis", *, batches: int = 7) -> Timing
         opened.delete(key)
 
 
-def verify_cost(*, batches: int = 7) -> Timing:
-    """One HS256 signature and claims check by PyJWT, nothing remembered."""
-    tokens = TokenService(secrets.token_bytes(32), cache_size=0)
+def verify_cost(*, remembered: bool = False, batches: int = 7) -> Timing:
+    """One HS256 signature and claims check by PyJWT (signature checked); or, with `remembered`,
+    `decode_token` on a token whose signature it has already checked (a dict lookup and the
+    time window: what the server's signature cache costs)."""
+    tokens = TokenService(secrets.token_bytes(32), cache_size=1 if remembered else 0)
     token = tokens.create_access_token(1, "user")
-    return time_per_call("HS256 verify (PyJWT)", lambda: tokens.decode_token(token), batches=batches)
+    label = "HS256 token, signature remembered" if remembered else "HS256 verify (PyJWT), signature checked"
+    return time_per_call(label, lambda: tokens.decode_token(token), batches=batches)
