@@ -47,7 +47,7 @@ class RevocationResult:
     seconds_to_revoke: float  # measured; where never revoked, the credential's remaining lifetime
     rounds: int  # rounds of asking every server until all refused (0: they never did)
     store_reads_per_request: int  # store round trips one authenticated request costs
-    microseconds_per_request: float  # authenticate(), measured in process against the fleet's store
+    microseconds_per_request: float  # authenticate(), in process, fleet's store; a JWT's signature remembered
     note: str
 
 
