@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import quote
 
 from .browser import Browser, Tab, chromium_path
+from .proof import Observation
 from .resulttable import ResultTable
 from .servers import BANK, OTHER_SITE, LabServer
 
@@ -73,8 +74,10 @@ def csrf_table(results: list[CsrfResult]) -> ResultTable:
     """What the bank received from the forged cross-site POST and what it did, one row per credential."""
     rows = [(result.defence, "Cookie: " + ", ".join(result.cookies) if result.cookies else "(no Cookie header)",
              result.status, "TRANSFERRED" if result.transferred else "refused") for result in results]
+    version = next((result.chromium for result in results if result.chromium), "")
+    source = Observation([], not any(result.recorded for result in results), version).source
     return ResultTable.of(("login held as", "the forged POST /lab/transfer carried", "bank answered", "money"), rows,
-                          caption="a form on https://evil.test posts to https://bank.test, in the lab's Chromium "
+                          notes=[source], caption="a form on https://evil.test posts to https://bank.test, in the lab's Chromium "
                                   "(third-party cookies blocked; a top-level POST is not a third-party request)")
 
 
