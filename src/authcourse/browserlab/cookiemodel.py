@@ -12,7 +12,8 @@ registrable domain, never a port; SameSite absent means Lax, except that a cross
 POST still carries a cookie under two minutes old (Chromium's rule: Firefox and Safari treat an
 absent SameSite as None); `SameSite=None` needs `Secure`; `Secure` needs a secure origin (https,
 or localhost / 127.0.0.1); third-party cookies are blocked unless `Request.third_party_cookies`
-allows them (the lab's Chromium, a Playwright profile, blocks them; Chrome's default profile allows them). The model's public suffix list is a short one (Chromium uses the whole list).
+allows them (the lab's Chromium, a Playwright profile, blocks them; Chrome's default profile allows them).
+The model's public suffix list is a short one (Chromium uses the whole list).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from datetime import datetime, timezone
 from typing import Any, Literal, get_args
 
 from ..cookies import Cookie
-from .resulttable import ResultTable
+from ..fleet.resulttable import ResultTable
 from .setcookie import CookieModelError, SetCookie
 from .sites import Origin, default_path, domain_matches, is_public_suffix, path_matches, read_url
 

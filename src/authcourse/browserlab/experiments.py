@@ -14,9 +14,9 @@ from importlib import resources
 from typing import Any
 from urllib.parse import quote
 
+from ..fleet.resulttable import ResultTable
 from .browser import Browser, Tab, chromium_path
 from .proof import Observation
-from .resulttable import ResultTable
 from .servers import BANK, OTHER_SITE, LabServer
 
 ALICE = ("alice@example.com", "wonderland")
@@ -76,9 +76,10 @@ def csrf_table(results: list[CsrfResult]) -> ResultTable:
              result.status, "TRANSFERRED" if result.transferred else "refused") for result in results]
     version = next((result.chromium for result in results if result.chromium), "")
     source = Observation([], not any(result.recorded for result in results), version).source
+    caption = ("a form on https://evil.test posts to https://bank.test, in the lab's Chromium "
+               "(third-party cookies blocked; a top-level POST is not a third-party request)")
     return ResultTable.of(("login held as", "the forged POST /lab/transfer carried", "bank answered", "money"), rows,
-                          notes=[source], caption="a form on https://evil.test posts to https://bank.test, in the lab's Chromium "
-                                  "(third-party cookies blocked; a top-level POST is not a third-party request)")
+                          notes=[source], caption=caption)
 
 
 @dataclass(frozen=True)
@@ -267,9 +268,10 @@ def run_csrf(browser: Browser, setups: tuple[tuple[str, str, str | None, str], .
 def cross_domain_experiment(browser: Browser | None = None) -> CrossDomainResult:
     """A front end on front.test calls the API on bank.test with `fetch`: the session cookie, then a Bearer token.
 
-    The cookie (SameSite=Lax, the mini-server's default) stays home: the call is cross-site, and Lax
-    (and the lab's Chromium, which blocks third-party cookies) keep it off a cross-site fetch. The Bearer token is added by the front end's own code, so it
-    goes wherever that code sends it (the API allows the origin by CORS). Without Chromium: the recorded result.
+    The cookie (SameSite=Lax, the mini-server's default) stays home: the call is cross-site, and Lax (and
+    the lab's Chromium, which blocks third-party cookies) keep it off a cross-site fetch. The Bearer token
+    is added by the front end's own code, so it goes wherever that code sends it (the API allows the origin
+    by CORS). Without Chromium: the recorded result.
     """
     if browser is None and not browser_available():
         return recorded_cross_domain_result()

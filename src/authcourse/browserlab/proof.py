@@ -15,9 +15,9 @@ from importlib import resources
 from typing import Any
 from urllib.parse import urlencode
 
+from ..fleet.resulttable import ResultTable
 from .cookiemodel import Request, predict
 from .matrix import SUBRESOURCES, Case, Group, Observed, Outcome, groups, label
-from .resulttable import ResultTable
 
 
 def set_url(group: Group) -> str:
@@ -177,8 +177,8 @@ def table(outcomes: list[Outcome], cookies: tuple[str, ...] | None = None) -> Re
     the model is flagged wherever it disagrees. `print` it for text; in Jupyter it shows as HTML."""
     outcomes = [outcome for outcome in outcomes if cookies is None or outcome.case.name in cookies]
     names, rows = grid(outcomes, cookies)
-    return ResultTable.of(["request", *names], [[row, *(cells.get(n, "") for n in names)] for row, cells in rows.items()],
-                          caption=setting(outcomes), notes=[agreement(outcomes)])
+    body = [[row, *(cells.get(name, "") for name in names)] for row, cells in rows.items()]
+    return ResultTable.of(["request", *names], body, caption=setting(outcomes), notes=[agreement(outcomes)])
 
 
 def side_by_side(blocked: list[Outcome], allowed: list[Outcome], cookies: tuple[str, ...] | None = None) -> ResultTable:

@@ -12,13 +12,13 @@ from typing import Any
 
 from starlette.requests import Request
 
-from ..browserlab.resulttable import ResultTable
 from ..server import CourseServer
 from ..stores import Store
 from .client import Visitor
 from .fleet import ROUNDS, Fleet, FleetError
-from .sharing import answer
+from .resulttable import ResultTable
 from .sharedstore import SharedStore
+from .sharing import answer
 
 # A compromised account ------------------------------------------------------------------------
 

@@ -11,11 +11,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..browserlab.resulttable import ResultTable
 from ..server import CourseServer
 from ..stores import Store
 from .client import Visitor
 from .fleet import ROUNDS, Fleet, FleetError, draw_secret
+from .resulttable import ResultTable
 from .sharedstore import SharedStore
 
 # N servers behind a balancer ------------------------------------------------------------------
