@@ -48,9 +48,12 @@ class XssResult:
             f"(document.cookie = {self.document_cookie!r})",
             f"the script's own request carried the cookie:  {self.request_carried_cookie} "
             f"(GET /api/profile -> {self.cookie_request_status})",
-            f"the script changed something as the user:     {self.acted_as_user} "
-            f"(POST /lab/transfer -> {self.transfer_status})",
         ])
+
+    def report(self) -> str:
+        """`str(result)` and what the script changed as the user with the cookie it could not read."""
+        return str(self) + (f"\nthe script changed something as the user:     {self.acted_as_user} "
+                            f"(POST /lab/transfer -> {self.transfer_status})")
 
 
 @dataclass(frozen=True)
