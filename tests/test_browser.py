@@ -16,6 +16,7 @@ from authcourse.browserlab.browser import Browser, chromium_path
 from authcourse.browserlab.experiments import (
     cross_domain_experiment,
     csrf_experiment,
+    hybrid_csrf_experiment,
     log_in,
     recorded_cross_domain_result,
     recorded_csrf_results,
@@ -60,6 +61,7 @@ def test_an_injected_script_steals_a_localstorage_token_and_uses_an_httponly_coo
     assert result.token_stolen
     assert not result.httponly_cookie_read and result.document_cookie == ""
     assert result.request_carried_cookie and result.cookie_request_status == 200
+    assert result.acted_as_user and result.transfer_status == 200  # a change made as the user, cookie unread
     assert replace(result, chromium="", recorded=False) == replace(recorded_xss_result(), chromium="", recorded=False)
 
 
@@ -77,6 +79,20 @@ def test_a_forged_cross_site_post_moves_money_only_with_samesite_none_and_no_csr
     assert guarded.credential_sent and guarded.status == 403  # the cookie went along; the token was missing
     plain = [replace(result, chromium="", recorded=False) for result in results]
     assert plain == [replace(result, chromium="", recorded=False) for result in recorded_csrf_results()]
+
+
+def test_a_jwt_in_a_cookie_brings_csrf_back_unless_samesite_is_lax_or_strict(browser):
+    results = hybrid_csrf_experiment(browser)
+    moved = {result.defence: (result.cookies, result.transferred) for result in results}
+    assert moved == {
+        "JWT cookie, SameSite=None": (("token",), True),
+        "JWT cookie, no SameSite (under 2 min old)": (("token",), True),  # Chromium's two-minute allowance
+        "JWT cookie, SameSite=Lax": ((), False),
+        "JWT cookie, SameSite=Strict (the lesson's)": ((), False),
+    }
+    plain = [replace(result, chromium="", recorded=False) for result in results]
+    assert plain == [replace(result, chromium="", recorded=False)
+                     for result in recorded_csrf_results("csrf_cookie_token")]
 
 
 def test_the_banks_own_form_carries_the_csrf_token_and_is_accepted(browser):

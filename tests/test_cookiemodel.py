@@ -10,6 +10,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from authcourse.browserlab.cookiemodel import REQUEST_KINDS, Request, predict
+from authcourse.browserlab.proof import ALLOWED, BLOCKED, observe, side_by_side, table
 from authcourse.browserlab.setcookie import CookieModelError, SetCookie
 from authcourse.browserlab.sites import registrable_domain
 from authcourse.cookies import Cookie
@@ -204,3 +205,30 @@ def test_the_model_agrees_with_every_case_recorded_in_chromium():
     outcomes = recorded_outcomes()
     assert len(outcomes) >= 60
     assert [outcome.case.id for outcome in outcomes if not outcome.agrees] == []
+
+
+def test_every_matrix_table_names_the_third_party_cookie_setting_it_was_measured_under():
+    blocked = table(observe(("https",)).outcomes)
+    allowed = table(observe(("https-3pc-allowed",)).outcomes)
+    assert str(blocked).splitlines()[0] == "measured with " + BLOCKED
+    assert str(allowed).splitlines()[0] == "measured with " + ALLOWED
+    assert "<caption" in blocked._repr_html_() and "blocked" in blocked._repr_html_()
+
+
+def test_side_by_side_shows_samesite_none_blocked_in_the_lab_and_sent_where_third_party_cookies_are_allowed():
+    both = side_by_side(observe(("https",)).outcomes, observe(("https-3pc-allowed",)).outcomes)
+    rows = {row[0]: dict(zip(both.columns, row)) for row in both.rows}
+    assert set(rows) == {f"{kind} from https://evil.test" for kind in REQUEST_KINDS}  # only rows run under both
+    assert rows["fetch from https://evil.test"]["none"] == "no:3P-blocked / sent"
+    assert rows["img from https://evil.test"]["lax"] == "no:Lax+3P-blocked / no:Lax"
+    assert rows["form-post from https://evil.test"]["none"] == "sent / sent"
+    assert str(both).endswith("model agrees with Chromium on 56 of 56 cases")
+
+
+def test_a_verdict_shows_as_a_table_not_as_a_dataclass_repr():
+    post = Request("form-post", "https://bank.test/x", from_url="https://evil.test/")
+    verdict = predict("lax=1; SameSite=Lax; Secure; Path=/", "https://bank.test/x", post)
+    shown = str(verdict).splitlines()
+    assert shown[0].split() == ["stored", "sent", "in", "document.cookie", "request", "Chromium's", "reasons"]
+    assert shown[1].split() == ["True", "False", "True", "cross-site", "SchemefulSameSiteLax"]
+    assert "Verdict(" not in str(verdict) and "<td" in verdict._repr_html_()

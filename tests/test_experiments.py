@@ -7,8 +7,8 @@ import pytest
 
 from authcourse.fleet import SharedStore
 from authcourse.fleet.load import under_load
-from authcourse.fleet.revocation import compromised_account
-from authcourse.fleet.sharing import restart_survival, success_rates
+from authcourse.fleet.revocation import compromised_account, revocation_exchanges
+from authcourse.fleet.sharing import exchanges, restart_survival, success_rates
 
 SETUPS = ["embedded", pytest.param("real", marks=[pytest.mark.nginx, pytest.mark.redis])]
 
@@ -81,3 +81,23 @@ def test_postgresql_keeps_sessions_and_their_ttls_across_server_and_store_restar
     result = restart_survival("postgres", pause=0.3)
     assert (result.before, result.after_server_restart, result.after_store_restart) == (200, 200, 200)
     assert result.ttl_kept_counting, (result.ttl_before, result.ttl_after, result.waited)
+
+
+def test_the_exchanges_behind_a_success_rate_show_which_server_answered_each_request():
+    def statuses(table):
+        return [(row[1], row[2]) for row in table.rows]
+
+    assert statuses(exchanges("memory")) == [("server 1", "200"), ("server 2", "401"), ("server 3", "401"),
+                                             ("server 1", "200")]
+    assert statuses(exchanges("shared")) == [("server 1", "200"), ("server 2", "200"), ("server 3", "200"),
+                                             ("server 1", "200")]
+    with pytest.raises(ValueError, match="configuration must be one of"):
+        exchanges("nonsense")
+
+
+def test_the_exchanges_behind_a_revocation_show_the_stolen_copy_before_and_after_the_revoke():
+    def after(table):
+        return [row[3] for row in table.rows if row[0] == "after"]
+
+    assert after(revocation_exchanges("denylist")) == ["401", "401", "401"]
+    assert after(revocation_exchanges("jwt-none")) == ["200", "200", "200"]

@@ -7,7 +7,13 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from authcourse.browserlab.experiments import recorded_xss_result, xss_experiment
+from authcourse.browserlab.experiments import (
+    csrf_table,
+    hybrid_csrf_experiment,
+    recorded_csrf_results,
+    recorded_xss_result,
+    xss_experiment,
+)
 from authcourse.browserlab.servers import BANK, OTHER_SITE, LabServer
 
 
@@ -95,6 +101,17 @@ def test_without_chromium_the_experiments_give_the_recorded_result(monkeypatch):
     result = xss_experiment()
     assert result.recorded and result == recorded_xss_result()
     assert result.token_stolen and not result.httponly_cookie_read and result.request_carried_cookie
+    assert result.acted_as_user  # the recording holds the script's transfer, made with the unread cookie
+    hybrid = hybrid_csrf_experiment()
+    assert hybrid == recorded_csrf_results("csrf_cookie_token") and all(row.recorded for row in hybrid)
+
+
+def test_the_csrf_table_shows_what_the_forged_post_carried_and_what_the_bank_did():
+    shown = csrf_table(recorded_csrf_results("csrf_cookie_token"))
+    rows = {row[0]: row[1:] for row in shown.rows}
+    assert rows["JWT cookie, SameSite=None"] == ("Cookie: token", "200", "TRANSFERRED")
+    assert rows["JWT cookie, SameSite=Lax"] == ("(no Cookie header)", "401", "refused")
+    assert "CsrfResult(" not in str(shown) and "<table>" in shown._repr_html_()
 
 
 def test_the_live_and_the_recorded_labels_read_the_same_once_sanitized():

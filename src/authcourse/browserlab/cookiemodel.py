@@ -9,18 +9,21 @@ the browser case by case (`tests/test_browser.py` does).
 
 The rules are those of RFC 6265bis as Chromium applies them (2026): a site is a scheme and a
 registrable domain, never a port; SameSite absent means Lax, except that a cross-site top-level
-POST still carries a cookie under two minutes old; `SameSite=None` needs `Secure`; `Secure`
-needs a secure origin (https, or localhost / 127.0.0.1); third-party cookies are blocked unless
-the user allows them. The model's public suffix list is a short one (Chromium uses the whole list).
+POST still carries a cookie under two minutes old (Chromium's rule: Firefox and Safari treat an
+absent SameSite as None); `SameSite=None` needs `Secure`; `Secure` needs a secure origin (https,
+or localhost / 127.0.0.1); third-party cookies are blocked unless `Request.third_party_cookies`
+allows them (the lab's Chromium, a Playwright profile, blocks them; Chrome's default profile allows them).
+The model's public suffix list is a short one (Chromium uses the whole list).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Literal, get_args
+from typing import Any, Literal, get_args
 
 from ..cookies import Cookie
+from ..fleet.resulttable import ResultTable
 from .setcookie import CookieModelError, SetCookie
 from .sites import Origin, default_path, domain_matches, is_public_suffix, path_matches, read_url
 
@@ -39,7 +42,7 @@ class Request:
     kind: RequestKind  # navigate (a link), form-get, form-post, fetch, fetch-post, img, iframe
     url: str  # where the request goes
     from_url: str | None = None  # the page that makes it; None: typed in the address bar (navigate only)
-    third_party_cookies: bool = False  # Chromium blocks them unless the user allows them
+    third_party_cookies: bool = False  # False: blocked, as in the lab's Chromium; True: allowed, Chrome's default
     cookie_age: float = 0.0  # seconds since the cookie was set
 
     def __post_init__(self) -> None:
@@ -65,6 +68,20 @@ class Verdict:
     context: Context  # of the request: same-origin, same-site or cross-site
     reasons: tuple[str, ...] = field(default=())  # every reason Chromium lists
     explanation: str = ""
+
+    def as_table(self) -> ResultTable:
+        row = (self.stored, self.sent, self.visible_to_script, self.context, ", ".join(self.reasons) or "-")
+        return ResultTable.of(("stored", "sent", "in document.cookie", "request", "Chromium's reasons"), [row],
+                              notes=[self.explanation] if self.explanation else [])
+
+    def __str__(self) -> str:
+        return str(self.as_table())
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        printer.text(str(self))
+
+    def _repr_html_(self) -> str:
+        return self.as_table()._repr_html_()
 
 def context_of(request: Request, target: Origin) -> Context:
     if request.from_url is None:

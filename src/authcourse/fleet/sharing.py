@@ -15,6 +15,7 @@ from ..server import CourseServer
 from ..stores import Store
 from .client import Visitor
 from .fleet import ROUNDS, Fleet, FleetError, draw_secret
+from .resulttable import ResultTable
 from .sharedstore import SharedStore
 
 # N servers behind a balancer ------------------------------------------------------------------
@@ -83,6 +84,43 @@ def _success_rate(fleet: Fleet, requests: int) -> float:
             raise FleetError(f"login through the balancer failed: {login.status_code} {login.text[:200]}")
         answers = [visitor.profile().status_code for _ in range(requests)]
     return sum(status == 200 for status in answers) / requests
+
+
+def answer(response: Any) -> str:
+    """The gist of a mini-server's JSON answer: the error, the user's name, or the message."""
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text[:40]
+    if not isinstance(body, dict):
+        return str(body)[:40]
+    user = body.get("user") if isinstance(body.get("user"), dict) else None
+    return body.get("error") or (f"user {user.get('name')}" if user else "") or str(body.get("message", ""))
+
+
+def served_by(fleet: Fleet, call: Any) -> tuple[Any, int]:
+    """Make one request through the builtin balancer; return the response and the server (1-based) it went to."""
+    before = list(fleet.balancer.counts)
+    response = call()
+    return response, next(i for i, (old, new) in enumerate(zip(before, fleet.balancer.counts)) if new > old) + 1
+
+
+def exchanges(key: str, servers: int = 3, profiles: int = 3) -> ResultTable:
+    """The requests behind one point of `success_rates`: a login, then `profiles` profile requests, through
+    a round-robin balancer in front of `servers` servers set up as configuration `key`."""
+    configuration = next((c for c in CONFIGURATIONS if c.key == key), None)
+    if configuration is None:
+        raise ValueError(f"configuration must be one of {', '.join(c.key for c in CONFIGURATIONS)}, not {key!r}")
+    store = "shared" if configuration.store == "shared" else "memory"
+    rows = []
+    with Fleet(servers, mode=configuration.mode, store=store, secret=configuration.secret,
+               bcrypt_rounds=ROUNDS) as fleet, Visitor(fleet.url, configuration.mode) as visitor:
+        for call in [visitor.login] + [visitor.profile] * profiles:
+            response, server = served_by(fleet, call)
+            rows.append((f"{response.request.method} {response.request.url.path}", f"server {server}",
+                         response.status_code, answer(response)))
+    return ResultTable.of(("request", "balancer sent it to", "status", "answer"), rows,
+                          caption=f"{configuration.label}: {servers} servers, round-robin")
 
 
 # Restarts -------------------------------------------------------------------------------------
