@@ -407,18 +407,19 @@ class VulnerableLabSession:
             print(f"Not solved yet: {status['why']}.")
         return bool(status["solved"])
 
-    def replay(self, attack: Callable[[str], str]) -> httpx.Response | None:
-        """Run `attack` against the hardened door of the same server and show its answer and the rule."""
+    def replay(self, attack: Callable[[str], str]) -> None:
+        """Run `attack` against the hardened door of the same server; print its answer and the rule.
+
+        The target records the hardened door's answer too (`status()["hardened"]`)."""
         try:
             token = attack(self.hardened)
         except Exception as error:  # the attack itself gives up, e.g. a secret that is in no word list
             print(f"The attack stopped before reaching the hardened door: {type(error).__name__}: {error}")
             print(f"The rule that stops it: {self.lab.rule}.")
-            return None
+            return
         response = httpx.get(f"{self.hardened}/api/admin", headers={"Authorization": f"Bearer {token}"}, timeout=10)
         print(f"The hardened door answered {response.status_code} {response.text}")
         print(f"The rule that stops it: {self.lab.rule}.")
-        return response
 
     def stop(self) -> None:
         if self.server is not None:
