@@ -100,7 +100,7 @@ class VulnerableBankRecord:
     hardened: bool
     pages: dict[str, bytes] = field(default_factory=dict)
     attempts: list[dict[str, Any]] = field(default_factory=list)
-    visits: list[str] = field(default_factory=list)
+    visits: list[tuple[str, int]] = field(default_factory=list)  # (url, how many items the collector held before)
     victim_credential: str = ""
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -116,23 +116,27 @@ def vulnerable_bank_status(record: VulnerableBankRecord, stolen: list[dict[str, 
         method = "GET" if lab.id == "csrf-lax-get" else "POST"
         solved = any(a["status"] == 200 and a["method"] == method and a["sid"] == victim and victim for a in attempts)
     return {"lab": lab.id, "hardened": record.hardened, "solved": solved,
-            "why": None if solved else vulnerable_bank_why(lab, attempts, visits, stolen, victim),
+            "why": None if solved else vulnerable_bank_why(lab, attempts, visits, stolen, victim),  # the last visit's
             "attempts": [{k: a[k] for k in ("method", "host", "scheme", "status", "dest", "carried_session")}
                          for a in attempts],
             "stolen": len(stolen), "visits": len(visits)}
 
 
-def vulnerable_bank_why(lab: VulnerableBrowserLab, attempts: list[dict[str, Any]], visits: list[str],
+def vulnerable_bank_why(lab: VulnerableBrowserLab, attempts: list[dict[str, Any]], visits: list[tuple[str, int]],
                         stolen: list[dict[str, str]], victim: str) -> str:
+    """Why the victim's last visit did not solve the lab (only what that visit caused counts)."""
     if not visits:
         return "the victim has visited nothing yet: give her your page with lab.victim_visits(url)"
+    url, collected_before = visits[-1]
+    attempts = [attempt for attempt in attempts if attempt["visit"] == len(visits)]
+    stolen = stolen[collected_before:]
     if lab.id == "xss-localstorage":
+        if OTHER_SITE in url.partition("://")[2].partition("/")[0]:
+            return ("the script ran on evil.test, whose localStorage is empty: localStorage belongs to one origin, "
+                    "so the script must run in the bank's own page: inject it through lab.bank + '/lab/search?q='")
         if stolen:
             return (f"the collector got {sorted(stolen[-1])} but not alice's token: the token is in localStorage "
                     "under 'token' (localStorage.getItem('token')), not in document.cookie")
-        if OTHER_SITE in visits[-1].partition("://")[2].partition("/")[0]:
-            return ("the script ran on evil.test, whose localStorage is empty: localStorage belongs to one origin, "
-                    "so the script must run in the bank's own page: inject it through lab.bank + '/lab/search?q='")
         return ("nothing reached the collector: is the script in the search query URL-encoded "
                 "(urllib.parse.quote), and does it send to lab.collector (new Image().src = ... or fetch)?")
     if not attempts:
@@ -192,6 +196,7 @@ def vulnerable_add_bank_routes(app: FastAPI, record: VulnerableBankRecord) -> No
                    "sid": sid, "carried_session": bool(sid), "dest": request.headers.get("sec-fetch-dest", ""),
                    "status": 0}
         with record.lock:
+            attempt["visit"] = len(record.visits)  # the visit that caused it
             record.attempts.append(attempt)
         if request.method == "GET" and (record.hardened or record.lab.id != "csrf-lax-get"):
             attempt["status"] = 405
@@ -280,7 +285,7 @@ class VulnerableBrowserLabSession:
     def victim_visits(self, url: str) -> None:
         """Alice's browser opens `url` and stays a moment, as a victim who clicked a link would."""
         with self.record.lock:
-            self.record.visits.append(url)
+            self.record.visits.append((url, len(self.server.log.stolen)))
         before = (len(self.record.attempts), len(self.server.log.stolen))
 
         def visit() -> None:
