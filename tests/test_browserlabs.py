@@ -103,6 +103,15 @@ WRONG: list[tuple[str, str, Callable[[Any], str], str]] = [
                                    "</script>"), "third-party"),
     ("csrf-samesite-none", "a form nobody submits",
      lambda lab: lab.publish("p", form(f"{lab.bank}/lab/attack/transfer", submit=False)), "send it by itself"),
+    ("csrf-default-two-minutes", "an <img> to the transfer",
+     lambda lab: lab.publish("p", f'<img src="{lab.bank}/lab/attack/transfer?to=mallory&amount=1000">'),
+     "only POST moves money here"),
+    ("csrf-default-two-minutes", "fetch() instead of a form",
+     lambda lab: lab.publish("p", f"<script>fetch('{lab.bank}/lab/attack/transfer', {{method: 'POST', credentials: "
+                                   "'include', mode: 'no-cors', body: new URLSearchParams({to: 'mallory', amount: '1000'})})"
+                                   "</script>"), "fetch() is not a top-level navigation: a cookie without SameSite"),
+    ("csrf-default-two-minutes", "the form posts to the attacker's own site",
+     lambda lab: lab.publish("p", form(f"{lab.evil}/lab/attack/transfer")), "not to the bank"),
     ("csrf-lax-get", "an <img> to the GET transfer",
      lambda lab: lab.publish("p", f'<img src="{lab.bank}/lab/attack/transfer?to=mallory&amount=1000">'),
      "not a top-level navigation"),
@@ -138,3 +147,17 @@ def test_a_wrong_attempt_is_not_solved_and_the_bank_says_why(browser, shared, la
 def test_every_browser_lab_has_at_least_three_wrong_attempts() -> None:
     for lab_id in VULNERABLE_BROWSER_LABS:
         assert sum(1 for wrong in WRONG if wrong[0] == lab_id) >= 3, lab_id
+
+
+def test_the_default_lab_cookie_really_has_no_samesite_and_the_others_say_theirs(browser: Browser) -> None:
+    import httpx
+
+    for lab_id, expected in (("csrf-default-two-minutes", None), ("csrf-samesite-none", "None"), ("csrf-lax-get", "Lax")):
+        session = VulnerableBrowserLabSession(lab_id, browser=browser)
+        try:
+            response = httpx.post(session.server.url("127.0.0.1", "/login"), json={"email": "bob@example.com",
+                                  "password": "builder"}, verify=False, timeout=10)
+            header = response.headers["set-cookie"]
+            assert ("samesite" not in header.lower()) if expected is None else f"SameSite={expected}" in header, header
+        finally:
+            session.stop()

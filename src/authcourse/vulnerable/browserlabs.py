@@ -44,6 +44,9 @@ BROWSER_RULES = {
     "csrf": "RFC 6265bis section 8.8 (SameSite=Lax or Strict on the session cookie), OWASP ASVS 5.0 V3.3.2 "
             "(SameSite set to limit cross-site requests) and V3.5.1 (an anti-CSRF token or equivalent on every "
             "state change)",
+    "default": "RFC 6265bis, the SameSite attribute (a cookie without one is treated as Lax, and Chromium's "
+               "\"Lax-allowing-unsafe\" exception lets one under 2 minutes old go out on a cross-site top-level POST): "
+               "set SameSite=Lax or Strict yourself: OWASP ASVS 5.0 V3.3.2 (SameSite set) and V3.5.1 (an anti-CSRF token or equivalent)",
     "get": "RFC 9110 section 9.2.1 (GET is safe: it never changes state), OWASP ASVS 5.0 V3.5.3 (a sensitive "
            "action answers only a method that cannot be sent by a top-level GET)",
     "xss": "OWASP ASVS 5.0 V3.3.4 (HttpOnly on cookies that hold a session) and the browser storage rule: no "
@@ -74,6 +77,12 @@ VULNERABLE_BROWSER_LABS: dict[str, VulnerableBrowserLab] = {
             "Alice is logged in to the bank; its session cookie says SameSite=None. Write a page on evil.test "
             "that, when she visits it, makes her browser transfer money to mallory.",
             "apprentice", 15, "session", "None", "session", "Lax", BROWSER_RULES["csrf"],
+        ),
+        VulnerableBrowserLab(
+            "csrf-default-two-minutes", "The default cookie, inside Chromium's two-minute window",
+            "The bank sets its session cookie with no SameSite attribute at all, and alice has just logged in. "
+            "Write a page on evil.test that makes her browser transfer money to mallory.",
+            "practitioner", 15, "session", None, "session", "Lax", BROWSER_RULES["default"],
         ),
         VulnerableBrowserLab(
             "csrf-lax-get", "A state change on GET, through Lax",
@@ -158,6 +167,9 @@ def vulnerable_bank_why(lab: VulnerableBrowserLab, attempts: list[dict[str, Any]
     if not last["carried_session"]:
         if last["dest"] in ("image", "empty", "iframe", "script"):
             what = {"image": "an <img>", "empty": "fetch()", "iframe": "an <iframe>", "script": "a <script>"}[last["dest"]]
+            if lab.same_site is None:
+                return (f"{what} is not a top-level navigation: a cookie without SameSite is treated as Lax, and "
+                        "only its two-minute exception lets it out on a cross-site POST, a form the page submits")
             if lab.same_site == "Lax":
                 return (f"{what} is not a top-level navigation, and a Lax cookie travels cross-site only on "
                         "those: navigate the victim's window itself (location = url, or a form with method=get)")
