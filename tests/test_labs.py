@@ -17,10 +17,6 @@ import httpx
 import jwt
 import nbformat
 import pytest
-from conftest import ALICE, BOB
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-
 from authcourse.vulnerable.labs import (
     LAB_URL_VARIABLE,
     VULNERABLE_JWT_LABS,
@@ -28,6 +24,9 @@ from authcourse.vulnerable.labs import (
     vulnerable_lab_target,
     vulnerable_lab_verdict,
 )
+from conftest import ALICE, BOB
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = {
@@ -83,7 +82,11 @@ def targets():
     """One target per lab for its wrong attempts (each is judged on the last attempt at its door; a wrong
     attempt at one lab may solve another, as the key-confusion token sent to the alg-none lab does)."""
     started: dict[str, VulnerableLabTargetServer] = {}
-    yield lambda lab_id: started.get(lab_id) or started.setdefault(lab_id, VulnerableLabTargetServer(bcrypt_rounds=4).start())
+    yield (
+        lambda lab_id: (
+            started.get(lab_id) or started.setdefault(lab_id, VulnerableLabTargetServer(bcrypt_rounds=4).start())
+        )
+    )
     for server in started.values():
         server.stop()
 
@@ -154,10 +157,12 @@ def test_every_solution_solves_its_lab_only_and_the_hardened_door_and_the_course
 
 
 def pem() -> bytes:
-    return PRIVATE.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    return PRIVATE.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
 
 
-def lab_public_key(target: VulnerableLabServer) -> rsa.RSAPublicKey:
+def lab_public_key(target: VulnerableLabTargetServer) -> rsa.RSAPublicKey:
     jwks = httpx.get(f"{target.url}/.well-known/jwks.json", timeout=10).json()
     return jwt.algorithms.RSAAlgorithm.from_jwk(jwks["keys"][0])
 
@@ -180,51 +185,193 @@ Attempt = Callable[[Any], str]  # the target server -> the token the learner sen
 
 WRONG: list[tuple[str, str, Attempt, str]] = [
     # lab, the mistake, the token, words the target's `why` must say
-    ("jwt-unverified", "alice's own token, unchanged", lambda t: login(f"{t.url}/unverified/login"), "bob, the admin, is user 2"),
-    ("jwt-unverified", "sub set to bob's email", lambda t: swapped_sub(login(f"{t.url}/unverified/login"), "bob@example.com"),
-     "sub must be the user's id as a string"),
-    ("jwt-unverified", "logging in as bob", lambda t: login(f"{t.url}/unverified/login", BOB), "logging in as bob is not the attack"),
-    ("jwt-unverified", "an integer sub of alice", lambda t: swapped_sub(login(f"{t.url}/unverified/login"), 1), "is user 2"),
-    ("jwt-alg-none", "alg spelled \"null\"", lambda t: unsigned({"alg": "null", "typ": "JWT"}, claims()), "spell alg as the JWA names it"),
+    (
+        "jwt-unverified",
+        "alice's own token, unchanged",
+        lambda t: login(f"{t.url}/unverified/login"),
+        "bob, the admin, is user 2",
+    ),
+    (
+        "jwt-unverified",
+        "sub set to bob's email",
+        lambda t: swapped_sub(login(f"{t.url}/unverified/login"), "bob@example.com"),
+        "sub must be the user's id as a string",
+    ),
+    (
+        "jwt-unverified",
+        "logging in as bob",
+        lambda t: login(f"{t.url}/unverified/login", BOB),
+        "logging in as bob is not the attack",
+    ),
+    (
+        "jwt-unverified",
+        "an integer sub of alice",
+        lambda t: swapped_sub(login(f"{t.url}/unverified/login"), 1),
+        "is user 2",
+    ),
+    (
+        "jwt-alg-none",
+        'alg spelled "null"',
+        lambda t: unsigned({"alg": "null", "typ": "JWT"}, claims()),
+        "spell alg as the JWA names it",
+    ),
     ("jwt-alg-none", "alg nil", lambda t: unsigned({"alg": "nil"}, claims()), "spell alg as the JWA names it"),
     ("jwt-alg-none", "the trailing dot dropped", lambda t: unsigned({"alg": "none"}, claims())[:-1], "keeps its dot"),
-    ("jwt-alg-none", "HS256 with a guessed key", lambda t: hs256({"alg": "HS256"}, claims(), b"secret"), "set alg to none"),
-    ("jwt-alg-none", "the key-confusion attack instead", lambda t: hs256({"alg": "HS256"}, claims(), lab_public_key(t).public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)), "this one wants alg none"),
-    ("jwt-weak-secret", "the word list's line with its newline", lambda t: hs256({"alg": "HS256"}, claims(), b"dragon42\n"),
-     "no newline"),
-    ("jwt-weak-secret", "alg spelled hs256", lambda t: hs256({"alg": "hs256"}, claims(), b"dragon42"), "spelled exactly"),
-    ("jwt-weak-secret", "an exp in the past", lambda t: hs256({"alg": "HS256"}, claims(exp_in=-60), b"dragon42"), "exp is in the past"),
-    ("jwt-kid", "the key file's name, not its content", lambda t: hs256({"alg": "HS256", "kid": "../../../../../../dev/null"}, claims(),
-     b"/dev/null"), "whose content is empty"),
-    ("jwt-kid", "a kid that names no file", lambda t: hs256({"alg": "HS256", "kid": "../../../../../../no-such-file"}, claims(), b""),
-     "could not read"),
+    (
+        "jwt-alg-none",
+        "HS256 with a guessed key",
+        lambda t: hs256({"alg": "HS256"}, claims(), b"secret"),
+        "set alg to none",
+    ),
+    (
+        "jwt-alg-none",
+        "the key-confusion attack instead",
+        lambda t: hs256(
+            {"alg": "HS256"},
+            claims(),
+            lab_public_key(t).public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo),
+        ),
+        "this one wants alg none",
+    ),
+    (
+        "jwt-weak-secret",
+        "the word list's line with its newline",
+        lambda t: hs256({"alg": "HS256"}, claims(), b"dragon42\n"),
+        "no newline",
+    ),
+    (
+        "jwt-weak-secret",
+        "alg spelled hs256",
+        lambda t: hs256({"alg": "hs256"}, claims(), b"dragon42"),
+        "spelled exactly",
+    ),
+    (
+        "jwt-weak-secret",
+        "an exp in the past",
+        lambda t: hs256({"alg": "HS256"}, claims(exp_in=-60), b"dragon42"),
+        "exp is in the past",
+    ),
+    (
+        "jwt-kid",
+        "the key file's name, not its content",
+        lambda t: hs256({"alg": "HS256", "kid": "../../../../../../dev/null"}, claims(), b"/dev/null"),
+        "whose content is empty",
+    ),
+    (
+        "jwt-kid",
+        "a kid that names no file",
+        lambda t: hs256({"alg": "HS256", "kid": "../../../../../../no-such-file"}, claims(), b""),
+        "could not read",
+    ),
     ("jwt-kid", "no kid at all", lambda t: hs256({"alg": "HS256"}, claims(), b""), "a string kid"),
-    ("jwt-jwk", "the private key embedded", lambda t: jwt.encode(claims(), PRIVATE, algorithm="RS256", headers={
-        "jwk": json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(PRIVATE))}), "a jwk with d is a private key"),
-    ("jwt-jwk", "one key embedded, another signing", lambda t: jwt.encode(claims(), PRIVATE, algorithm="RS256", headers={
-        "jwk": public_jwk(rsa.generate_private_key(public_exponent=65537, key_size=2048))}), "the same key pair"),
-    ("jwt-jwk", "HS256 with a jwk", lambda t: hs256({"alg": "HS256", "jwk": public_jwk(PRIVATE)}, claims(), b"x" * 32),
-     "RS256\" only"),
-    ("jwt-jku", "jku on the attacker's own site", lambda t: jwt.encode(claims(), PRIVATE, algorithm="RS256", headers={
-        "jku": "https://attacker.example/keys.json"}), "PUT /exploit/<name>"),
-    ("jwt-jku", "the bare JWK uploaded, not a key set", lambda t: jwt.encode(claims(), PRIVATE, algorithm="RS256", headers={
-        "jku": upload(t, "bare", public_jwk(PRIVATE))}), "{\"keys\": [<your public JWK>]}"),
-    ("jwt-jku", "the header's kid not in the set", lambda t: jwt.encode(claims(), PRIVATE, algorithm="RS256", headers={
-        "kid": "lab-key-1", "jku": upload(t, "set", {"keys": [public_jwk(PRIVATE, kid="mine")]})}), "kid must equal"),
-    ("jwt-jku", "the lab's own key set, my signature", lambda t: jwt.encode(claims(), PRIVATE, algorithm="RS256", headers={
-        "jku": f"{t.url}/.well-known/jwks.json"}), "public half of the key you signed with"),
-    ("jwt-key-confusion", "the PKCS#1 PEM as the HMAC key", lambda t: hs256({"alg": "HS256"}, claims(), lab_public_key(t).public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.PKCS1)), "SubjectPublicKeyInfo"),
-    ("jwt-key-confusion", "the PEM without its final newline", lambda t: hs256({"alg": "HS256"}, claims(), lab_public_key(t).public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).strip()), "final newline included"),
-    ("jwt-key-confusion", "alg spelled HS-256", lambda t: hs256({"alg": "HS-256"}, claims(), pem()), "spell alg as the JWA names it"),
+    (
+        "jwt-jwk",
+        "the private key embedded",
+        lambda t: jwt.encode(
+            claims(),
+            PRIVATE,
+            algorithm="RS256",
+            headers={"jwk": json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(PRIVATE))},
+        ),
+        "a jwk with d is a private key",
+    ),
+    (
+        "jwt-jwk",
+        "one key embedded, another signing",
+        lambda t: jwt.encode(
+            claims(),
+            PRIVATE,
+            algorithm="RS256",
+            headers={"jwk": public_jwk(rsa.generate_private_key(public_exponent=65537, key_size=2048))},
+        ),
+        "the same key pair",
+    ),
+    (
+        "jwt-jwk",
+        "HS256 with a jwk",
+        lambda t: hs256({"alg": "HS256", "jwk": public_jwk(PRIVATE)}, claims(), b"x" * 32),
+        'RS256" only',
+    ),
+    (
+        "jwt-jku",
+        "jku on the attacker's own site",
+        lambda t: jwt.encode(
+            claims(), PRIVATE, algorithm="RS256", headers={"jku": "https://attacker.example/keys.json"}
+        ),
+        "PUT /exploit/<name>",
+    ),
+    (
+        "jwt-jku",
+        "the bare JWK uploaded, not a key set",
+        lambda t: jwt.encode(
+            claims(), PRIVATE, algorithm="RS256", headers={"jku": upload(t, "bare", public_jwk(PRIVATE))}
+        ),
+        '{"keys": [<your public JWK>]}',
+    ),
+    (
+        "jwt-jku",
+        "the header's kid not in the set",
+        lambda t: jwt.encode(
+            claims(),
+            PRIVATE,
+            algorithm="RS256",
+            headers={"kid": "lab-key-1", "jku": upload(t, "set", {"keys": [public_jwk(PRIVATE, kid="mine")]})},
+        ),
+        "kid must equal",
+    ),
+    (
+        "jwt-jku",
+        "the lab's own key set, my signature",
+        lambda t: jwt.encode(claims(), PRIVATE, algorithm="RS256", headers={"jku": f"{t.url}/.well-known/jwks.json"}),
+        "public half of the key you signed with",
+    ),
+    (
+        "jwt-key-confusion",
+        "the PKCS#1 PEM as the HMAC key",
+        lambda t: hs256(
+            {"alg": "HS256"},
+            claims(),
+            lab_public_key(t).public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.PKCS1),
+        ),
+        "SubjectPublicKeyInfo",
+    ),
+    (
+        "jwt-key-confusion",
+        "the PEM without its final newline",
+        lambda t: hs256(
+            {"alg": "HS256"},
+            claims(),
+            lab_public_key(t)
+            .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+            .strip(),
+        ),
+        "final newline included",
+    ),
+    (
+        "jwt-key-confusion",
+        "alg spelled HS-256",
+        lambda t: hs256({"alg": "HS-256"}, claims(), pem()),
+        "spell alg as the JWA names it",
+    ),
     ("jwt-key-confusion", "alg none instead", lambda t: unsigned({"alg": "none"}, claims()), "this one wants HS256"),
-    ("jwt-audience", "alice's token from this service", lambda t: login(f"{t.url}/audience/login"), "goal is a token from the sister"),
-    ("jwt-audience", "bob's token from the sister service", lambda t: login(f"{t.url}/reports/login", BOB),
-     "numbers its users its own way"),
-    ("jwt-audience", "bob's token from a door with the same secret", lambda t: login(f"{t.url}/unverified/login", BOB),
-     "not from the sister service"),
+    (
+        "jwt-audience",
+        "alice's token from this service",
+        lambda t: login(f"{t.url}/audience/login"),
+        "goal is a token from the sister",
+    ),
+    (
+        "jwt-audience",
+        "bob's token from the sister service",
+        lambda t: login(f"{t.url}/reports/login", BOB),
+        "numbers its users its own way",
+    ),
+    (
+        "jwt-audience",
+        "bob's token from a door with the same secret",
+        lambda t: login(f"{t.url}/unverified/login", BOB),
+        "not from the sister service",
+    ),
 ]
 
 
@@ -263,7 +410,9 @@ def garbage(target: VulnerableLabTargetServer) -> None:
     assert httpx.get(f"{target.url}/labs/nope", timeout=10).status_code == 404
     for token in ("x.y.z", "e30." * 3000, "-", "a.b", "\u00e9"):
         for door in ("unverified", "alg", "kid", "jku", "hardened", "nope"):
-            response = httpx.get(f"{target.url}/{door}/api/admin", headers={"Authorization": f"Bearer {token}".encode()}, timeout=10)
+            response = httpx.get(
+                f"{target.url}/{door}/api/admin", headers={"Authorization": f"Bearer {token}".encode()}, timeout=10
+            )
             assert 400 <= response.status_code < 500 and "error" in response.json(), (door, token, response.text)
     for lab_id in VULNERABLE_JWT_LABS:
         assert vulnerable_lab_verdict(target.url, lab_id)["solved"] is False

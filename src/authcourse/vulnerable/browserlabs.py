@@ -42,16 +42,17 @@ MAX_PAGES = 100
 VISIT_WAIT = 3.0  # seconds the victim's browser stays on a page for its requests to arrive
 BROWSER_RULES = {
     "csrf": "RFC 6265bis section 8.8 (SameSite=Lax or Strict on the session cookie), OWASP ASVS 5.0 V3.3.2 "
-            "(SameSite set to limit cross-site requests) and V3.5.1 (an anti-CSRF token or equivalent on every "
-            "state change)",
+    "(SameSite set to limit cross-site requests) and V3.5.1 (an anti-CSRF token or equivalent on every "
+    "state change)",
     "default": "RFC 6265bis, the SameSite attribute (a cookie without one is treated as Lax, and Chromium's "
-               "\"Lax-allowing-unsafe\" exception lets one under 2 minutes old go out on a cross-site top-level POST): "
-               "set SameSite=Lax or Strict yourself: OWASP ASVS 5.0 V3.3.2 (SameSite set) and V3.5.1 (an anti-CSRF token or equivalent)",
+    '"Lax-allowing-unsafe" exception lets one under 2 minutes old go out on a cross-site top-level POST): '
+    "set SameSite=Lax or Strict yourself: OWASP ASVS 5.0 V3.3.2 (SameSite set) and V3.5.1 (an anti-CSRF token "
+    "or equivalent)",
     "get": "RFC 9110 section 9.2.1 (GET is safe: it never changes state), OWASP ASVS 5.0 V3.5.3 (a sensitive "
-           "action answers only a method that cannot be sent by a top-level GET)",
+    "action answers only a method that cannot be sent by a top-level GET)",
     "xss": "OWASP ASVS 5.0 V3.3.4 (HttpOnly on cookies that hold a session) and the browser storage rule: no "
-           "session token in localStorage, where any script of the origin reads it (OWASP HTML5 Security "
-           "Cheat Sheet); output encoding (V1.2) stops the injection itself",
+    "session token in localStorage, where any script of the origin reads it (OWASP HTML5 Security "
+    "Cheat Sheet); output encoding (V1.2) stops the injection itself",
 }
 
 
@@ -73,29 +74,57 @@ VULNERABLE_BROWSER_LABS: dict[str, VulnerableBrowserLab] = {
     lab.id: lab
     for lab in (
         VulnerableBrowserLab(
-            "csrf-samesite-none", "Cross-site form against SameSite=None",
+            "csrf-samesite-none",
+            "Cross-site form against SameSite=None",
             "Alice is logged in to the bank; its session cookie says SameSite=None. Write a page on evil.test "
             "that, when she visits it, makes her browser transfer money to mallory.",
-            "apprentice", 15, "session", "None", "session", "Lax", BROWSER_RULES["csrf"],
+            "apprentice",
+            15,
+            "session",
+            "None",
+            "session",
+            "Lax",
+            BROWSER_RULES["csrf"],
         ),
         VulnerableBrowserLab(
-            "csrf-default-two-minutes", "The default cookie, inside Chromium's two-minute window",
+            "csrf-default-two-minutes",
+            "The default cookie, inside Chromium's two-minute window",
             "The bank sets its session cookie with no SameSite attribute at all, and alice has just logged in. "
             "Write a page on evil.test that makes her browser transfer money to mallory.",
-            "practitioner", 15, "session", None, "session", "Lax", BROWSER_RULES["default"],
+            "practitioner",
+            15,
+            "session",
+            None,
+            "session",
+            "Lax",
+            BROWSER_RULES["default"],
         ),
         VulnerableBrowserLab(
-            "csrf-lax-get", "A state change on GET, through Lax",
+            "csrf-lax-get",
+            "A state change on GET, through Lax",
             "The bank's session cookie is SameSite=Lax, but the bank also moves money on a GET "
             "(`/lab/attack/transfer?to=...&amount=...`). Write a page on evil.test that makes alice's browser "
             "transfer money to mallory.",
-            "practitioner", 15, "session", "Lax", "session", "Lax", BROWSER_RULES["get"],
+            "practitioner",
+            15,
+            "session",
+            "Lax",
+            "session",
+            "Lax",
+            BROWSER_RULES["get"],
         ),
         VulnerableBrowserLab(
-            "xss-localstorage", "Steal a token from localStorage with an injected script",
+            "xss-localstorage",
+            "Steal a token from localStorage with an injected script",
             "Alice's bank keeps her JWT in localStorage, and its search page (`/lab/search?q=`) puts the query "
             "into the page unescaped. Make her browser send her token to your collector on evil.test.",
-            "practitioner", 20, "token", "keep", "session", "keep", BROWSER_RULES["xss"],
+            "practitioner",
+            20,
+            "token",
+            "keep",
+            "session",
+            "keep",
+            BROWSER_RULES["xss"],
         ),
     )
 }
@@ -124,15 +153,26 @@ def vulnerable_bank_status(record: VulnerableBankRecord, stolen: list[dict[str, 
     else:
         method = "GET" if lab.id == "csrf-lax-get" else "POST"
         solved = any(a["status"] == 200 and a["method"] == method and a["sid"] == victim and victim for a in attempts)
-    return {"lab": lab.id, "hardened": record.hardened, "solved": solved,
-            "why": None if solved else vulnerable_bank_why(lab, attempts, visits, stolen, victim),  # the last visit's
-            "attempts": [{k: a[k] for k in ("method", "host", "scheme", "status", "dest", "carried_session")}
-                         for a in attempts],
-            "stolen": len(stolen), "visits": len(visits)}
+    return {
+        "lab": lab.id,
+        "hardened": record.hardened,
+        "solved": solved,
+        "why": None if solved else vulnerable_bank_why(lab, attempts, visits, stolen, victim),  # the last visit's
+        "attempts": [
+            {k: a[k] for k in ("method", "host", "scheme", "status", "dest", "carried_session")} for a in attempts
+        ],
+        "stolen": len(stolen),
+        "visits": len(visits),
+    }
 
 
-def vulnerable_bank_why(lab: VulnerableBrowserLab, attempts: list[dict[str, Any]], visits: list[tuple[str, int]],
-                        stolen: list[dict[str, str]], victim: str) -> str:
+def vulnerable_bank_why(
+    lab: VulnerableBrowserLab,
+    attempts: list[dict[str, Any]],
+    visits: list[tuple[str, int]],
+    stolen: list[dict[str, str]],
+    victim: str,
+) -> str:
     """Why the victim's last visit did not solve the lab (only what that visit caused counts)."""
     if not visits:
         return "the victim has visited nothing yet: give her your page with lab.victim_visits(url)"
@@ -141,23 +181,35 @@ def vulnerable_bank_why(lab: VulnerableBrowserLab, attempts: list[dict[str, Any]
     stolen = stolen[collected_before:]
     if lab.id == "xss-localstorage":
         if OTHER_SITE in url.partition("://")[2].partition("/")[0]:
-            return ("the script ran on evil.test, whose localStorage is empty: localStorage belongs to one origin, "
-                    "so the script must run in the bank's own page: inject it through lab.bank + '/lab/search?q='")
+            return (
+                "the script ran on evil.test, whose localStorage is empty: localStorage belongs to one origin, "
+                "so the script must run in the bank's own page: inject it through lab.bank + '/lab/search?q='"
+            )
         if stolen:
-            return (f"the collector got {sorted(stolen[-1])} but not alice's token: the token is in localStorage "
-                    "under 'token' (localStorage.getItem('token')), not in document.cookie")
-        return ("nothing reached the collector: is the script in the search query URL-encoded "
-                "(urllib.parse.quote), and does it send to lab.collector (new Image().src = ... or fetch)?")
+            return (
+                f"the collector got {sorted(stolen[-1])} but not alice's token: the token is in localStorage "
+                "under 'token' (localStorage.getItem('token')), not in document.cookie"
+            )
+        return (
+            "nothing reached the collector: is the script in the search query URL-encoded "
+            "(urllib.parse.quote), and does it send to lab.collector (new Image().src = ... or fetch)?"
+        )
     if not attempts:
-        return ("the victim's browser loaded your page, but no request reached the bank's /lab/attack/transfer: "
-                "does the page send it by itself (a script that calls form.submit(), or sets location)?")
+        return (
+            "the victim's browser loaded your page, but no request reached the bank's /lab/attack/transfer: "
+            "does the page send it by itself (a script that calls form.submit(), or sets location)?"
+        )
     last = attempts[-1]
     if last["host"] != BANK:
-        return (f"the request went to {last['host']}, not to the bank: the form's action must be the bank's URL "
-                "(lab.bank + '/lab/attack/transfer')")
+        return (
+            f"the request went to {last['host']}, not to the bank: the form's action must be the bank's URL "
+            "(lab.bank + '/lab/attack/transfer')"
+        )
     if last["scheme"] != "https":
-        return ("the request went to the bank over http: the session cookie is Secure, sent over https only "
-                "(and http://bank.test is another site than https://bank.test): use lab.bank, an https URL")
+        return (
+            "the request went to the bank over http: the session cookie is Secure, sent over https only "
+            "(and http://bank.test is another site than https://bank.test): use lab.bank, an https URL"
+        )
     if last["status"] == 400:
         return "the bank takes a form (application/x-www-form-urlencoded) with to and amount: a <form> sends that"
     if last["status"] == 405:
@@ -166,18 +218,28 @@ def vulnerable_bank_why(lab: VulnerableBrowserLab, attempts: list[dict[str, Any]
         return "that request carried a session of your own, not alice's: the victim's browser must send it"
     if not last["carried_session"]:
         if last["dest"] in ("image", "empty", "iframe", "script"):
-            what = {"image": "an <img>", "empty": "fetch()", "iframe": "an <iframe>", "script": "a <script>"}[last["dest"]]
+            what = {"image": "an <img>", "empty": "fetch()", "iframe": "an <iframe>", "script": "a <script>"}[
+                last["dest"]
+            ]
             if lab.same_site is None:
-                return (f"{what} is not a top-level navigation: a cookie without SameSite is treated as Lax, and "
-                        "only its two-minute exception lets it out on a cross-site POST, a form the page submits")
+                return (
+                    f"{what} is not a top-level navigation: a cookie without SameSite is treated as Lax, and "
+                    "only its two-minute exception lets it out on a cross-site POST, a form the page submits"
+                )
             if lab.same_site == "Lax":
-                return (f"{what} is not a top-level navigation, and a Lax cookie travels cross-site only on "
-                        "those: navigate the victim's window itself (location = url, or a form with method=get)")
-            return (f"{what} from another site is a third-party request, and Chromium blocks third-party cookies: "
-                    "make the victim's window itself go to the bank, with a form the page submits")
+                return (
+                    f"{what} is not a top-level navigation, and a Lax cookie travels cross-site only on "
+                    "those: navigate the victim's window itself (location = url, or a form with method=get)"
+                )
+            return (
+                f"{what} from another site is a third-party request, and Chromium blocks third-party cookies: "
+                "make the victim's window itself go to the bank, with a form the page submits"
+            )
         if lab.same_site == "Lax" and last["method"] == "POST":
-            return ("a cross-site POST does not carry a Lax cookie (only top-level GET navigations do): "
-                    "use the bank's GET transfer")
+            return (
+                "a cross-site POST does not carry a Lax cookie (only top-level GET navigations do): "
+                "use the bank's GET transfer"
+            )
         return "the request arrived without alice's session cookie"
     if last["method"] == "POST" and lab.id == "csrf-lax-get":
         return "that was a POST, which this lab's cookie would not carry cross-site; the goal is the GET transfer"
@@ -204,9 +266,15 @@ def vulnerable_add_bank_routes(app: FastAPI, record: VulnerableBankRecord) -> No
 
     async def transfer(request: Request) -> JSONResponse:
         sid = request.cookies.get(SESSION_COOKIE, "")
-        attempt = {"method": request.method, "host": request.url.hostname or "", "scheme": request.url.scheme,
-                   "sid": sid, "carried_session": bool(sid), "dest": request.headers.get("sec-fetch-dest", ""),
-                   "status": 0}
+        attempt = {
+            "method": request.method,
+            "host": request.url.hostname or "",
+            "scheme": request.url.scheme,
+            "sid": sid,
+            "carried_session": bool(sid),
+            "dest": request.headers.get("sec-fetch-dest", ""),
+            "status": 0,
+        }
         with record.lock:
             attempt["visit"] = len(record.visits)  # the visit that caused it
             record.attempts.append(attempt)
@@ -218,7 +286,9 @@ def vulnerable_add_bank_routes(app: FastAPI, record: VulnerableBankRecord) -> No
         else:
             if "application/x-www-form-urlencoded" not in request.headers.get("content-type", ""):
                 attempt["status"] = 400
-                return JSONResponse({"error": "a transfer is a form: application/x-www-form-urlencoded"}, status_code=400)
+                return JSONResponse(
+                    {"error": "a transfer is a form: application/x-www-form-urlencoded"}, status_code=400
+                )
             form = dict(parse_qsl((await request.body())[:4096].decode("utf-8", "replace")))
         try:
             principal = request.app.state.auth.authenticate(request)
@@ -226,8 +296,14 @@ def vulnerable_add_bank_routes(app: FastAPI, record: VulnerableBankRecord) -> No
             attempt["status"] = 401
             raise
         attempt["status"] = 200
-        return JSONResponse({"message": "Transferred", "from": principal.user.name, "to": form.get("to", ""),
-                             "amount": form.get("amount", "")})
+        return JSONResponse(
+            {
+                "message": "Transferred",
+                "from": principal.user.name,
+                "to": form.get("to", ""),
+                "amount": form.get("amount", ""),
+            }
+        )
 
     def status(lab_id: str, request: Request) -> JSONResponse:
         if lab_id != record.lab.id:
@@ -290,7 +366,9 @@ class VulnerableBrowserLabSession:
 
     def publish(self, name: str, page: str) -> str:
         """Put an HTML page on your site; return its URL on evil.test."""
-        response = httpx.put(self.server.url("127.0.0.1", f"/lab/attack/page/{name}", "http"), content=page.encode(), timeout=10)
+        response = httpx.put(
+            self.server.url("127.0.0.1", f"/lab/attack/page/{name}", "http"), content=page.encode(), timeout=10
+        )
         response.raise_for_status()
         return f"{self.evil}/lab/attack/page/{name}"
 
@@ -316,28 +394,43 @@ class VulnerableBrowserLabSession:
     def check(self) -> bool:
         status = self.status()
         if status["solved"]:
-            what = "alice's token reached your collector" if self.lab.id == "xss-localstorage" else \
-                "the bank moved alice's money on her own session"
+            what = (
+                "alice's token reached your collector"
+                if self.lab.id == "xss-localstorage"
+                else "the bank moved alice's money on her own session"
+            )
             print(f"Solved: {what} ({self.lab.title}).")
         else:
             print(f"Not solved yet: {status['why']}.")
         return bool(status["solved"])
 
     def replay(self, attack: Any) -> None:
-        """Run `attack` (a function of a lab session that returns the URL the victim visits) against the hardened bank."""
+        """Run `attack` (a function of a lab session, returning the URL the victim visits) against the hardened bank."""
         hardened = VulnerableBrowserLabSession(self.lab.id, browser=self.browser, hardened=True)
         try:
             hardened.victim_visits(attack(hardened))
             status = hardened.status()
             if self.lab.id == "xss-localstorage":
-                print(f"The hardened bank (an HttpOnly session cookie, nothing in localStorage): the collector got "
-                      f"{[sorted(item.items()) for item in hardened.server.log.stolen]}; solved: {status['solved']}")
+                print(
+                    f"The hardened bank (an HttpOnly session cookie, nothing in localStorage): the collector got "
+                    f"{[sorted(item.items()) for item in hardened.server.log.stolen]}; solved: {status['solved']}"
+                )
             else:
-                seen = [(a["method"], a["status"], "with" if a["carried_session"] else "without") for a in status["attempts"]]
-                print("The hardened bank (" + (f"SameSite={self.lab.hardened_same_site}" if self.lab.id != "csrf-lax-get"
-                      else "no state change on GET") + "): " + ", ".join(
-                      f"{method} answered {code}, {carried} alice's cookie" for method, code, carried in seen)
-                      + f"; solved: {status['solved']}")
+                seen = [
+                    (a["method"], a["status"], "with" if a["carried_session"] else "without")
+                    for a in status["attempts"]
+                ]
+                print(
+                    "The hardened bank ("
+                    + (
+                        f"SameSite={self.lab.hardened_same_site}"
+                        if self.lab.id != "csrf-lax-get"
+                        else "no state change on GET"
+                    )
+                    + "): "
+                    + ", ".join(f"{method} answered {code}, {carried} alice's cookie" for method, code, carried in seen)
+                    + f"; solved: {status['solved']}"
+                )
             print(f"The rule that stops it: {self.lab.rule}.")
         finally:
             hardened.stop()

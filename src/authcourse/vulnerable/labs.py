@@ -80,72 +80,96 @@ VULNERABLE_JWT_LABS: dict[str, VulnerableJwtLab] = {
     lab.id: lab
     for lab in (
         VulnerableJwtLab(
-            "jwt-unverified", "unverified", "Forge a token for a door that never checks the signature",
+            "jwt-unverified",
+            "unverified",
+            "Forge a token for a door that never checks the signature",
             "Open bob's admin page at the `unverified` door with a token you made yourself.",
-            "apprentice", 10,
+            "apprentice",
+            10,
             "RFC 8725 section 3.3 (verify every signature; no decode without verification), "
             "ASVS 5.0 V9.1.1 (self-contained tokens are validated by their signature before use)",
             lambda header, issuer: issuer is None,
         ),
         VulnerableJwtLab(
-            "jwt-alg-none", "alg", "alg: none",
+            "jwt-alg-none",
+            "alg",
+            "An unsigned token (alg: none)",
             "Open bob's admin page at the `alg` door with an unsigned token (`alg: none`).",
-            "apprentice", 10,
+            "apprentice",
+            10,
             "RFC 8725 sections 2.1 and 3.1 (the verifier chooses the algorithm and never accepts none), "
             "ASVS 5.0 V9.1.2 (only an allowlist of algorithms; none is not on it)",
             lambda header, issuer: issuer is None and _alg(header) == "none",
         ),
         VulnerableJwtLab(
-            "jwt-weak-secret", "weak-secret", "Crack the weak HMAC secret and sign your own admin token",
+            "jwt-weak-secret",
+            "weak-secret",
+            "Crack the weak HMAC secret and sign your own admin token",
             "Find the `weak-secret` door's HMAC key in the word list, then open bob's admin page with a token "
             "you signed with it.",
-            "practitioner", 20,
+            "practitioner",
+            20,
             "RFC 8725 sections 2.2 and 3.5 (HMAC keys of at least the hash's size, from a real random source), "
             "ASVS 5.0 V11.2.3 (at least 128 bits of security; no guessable keys)",
             lambda header, issuer: issuer is None,
         ),
         VulnerableJwtLab(
-            "jwt-kid", "kid", "kid path traversal",
+            "jwt-kid",
+            "kid",
+            "A key file the token chooses (kid path traversal)",
             "The `kid` door reads its HMAC key from the file the header's `kid` names. Make it read a file "
             "whose content you know, and open bob's admin page.",
-            "practitioner", 20,
+            "practitioner",
+            20,
             "RFC 8725 section 3.10 (header parameters such as kid are untrusted input: sanitize them, "
             "or look keys up by name in a fixed table), ASVS 5.0 V9.1.3 (keys only from trusted, preconfigured "
             "sources)",
             lambda header, issuer: issuer is None,
         ),
         VulnerableJwtLab(
-            "jwt-jwk", "jwk", "An embedded jwk",
+            "jwt-jwk",
+            "jwk",
+            "An embedded jwk",
             "The `jwk` door trusts a public key put in the token's header. Sign with a key of your own and "
             "open bob's admin page.",
-            "practitioner", 20,
+            "practitioner",
+            20,
             "RFC 8725 section 3.10 and RFC 7515 section 4.1.3 (a key in the token proves nothing: "
             "verify with keys you configured), ASVS 5.0 V9.1.3 (keys only from trusted, preconfigured sources)",
             lambda header, issuer: issuer is None and isinstance(header.get("jwk"), dict),
         ),
         VulnerableJwtLab(
-            "jwt-jku", "jku", "A jku key set served from the lab's upload route",
+            "jwt-jku",
+            "jku",
+            "A jku key set served from the lab's upload route",
             "The `jku` door fetches its key set from the URL in the token's header. Serve your own key set "
             "from the lab's upload route (`PUT /exploit/<name>`) and open bob's admin page.",
-            "expert", 30,
+            "practitioner",
+            30,
             "RFC 8725 section 3.10 and RFC 7515 section 4.1.2 (only allowlisted key URLs, never the token's "
             "own jku), ASVS 5.0 V9.1.3 (keys only from trusted, preconfigured sources)",
             lambda header, issuer: issuer is None and "/exploit/" in str(header.get("jku", "")),
         ),
         VulnerableJwtLab(
-            "jwt-key-confusion", "alg", "RS256 to HS256 key confusion",
+            "jwt-key-confusion",
+            "alg",
+            "RS256 to HS256 key confusion",
             "The `alg` door signs with RS256 and publishes its public key. Make it check an HS256 signature "
             "with that public key as the HMAC secret, and open bob's admin page.",
-            "expert", 30,
+            "expert",
+            30,
             "RFC 8725 sections 2.1 and 3.1 (one algorithm per key, chosen by the verifier), ASVS 5.0 V9.1.2 "
             "(an allowlist of algorithms, never both symmetric and asymmetric for one key)",
             lambda header, issuer: issuer is None and _alg(header) == "hs256",
         ),
         VulnerableJwtLab(
-            "jwt-audience", "audience", "A token from the sister service",
+            "jwt-audience",
+            "audience",
+            "A token from the sister service",
             "The `reports` service (`POST /reports/login`) is a sister service of this one. With nothing but "
             "alice's account, open bob's admin page at the `audience` door.",
-            "practitioner", 15,
+            "practitioner",
+            15,
             "RFC 8725 sections 2.8, 3.8 and 3.9 (check iss and aud; one key per service), ASVS 5.0 V9.2.3 "
             "(a token is accepted only by the audience it names)",
             lambda header, issuer: issuer == SISTER,
@@ -173,16 +197,21 @@ def vulnerable_token_parts(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
 def vulnerable_lab_why(lab: VulnerableJwtLab, token: str, status: int, error: str, issuer: str | None) -> str:
     """Why an attempt at the lab's door did not solve it, in the learner's terms."""
     header, claims = vulnerable_token_parts(token)
-    alg = _alg(header)
     if status == 200:
         if issuer is not None and lab.id != "jwt-audience":
-            return (f"that token was issued by the lab's own `{issuer}` login for bob: logging in as bob is not "
-                    "the attack; forge a token the server never issued")
+            return (
+                f"that token was issued by the lab's own `{issuer}` login for bob: logging in as bob is not "
+                "the attack; forge a token the server never issued"
+            )
         if lab.id == "jwt-audience":
-            return (f"that token comes from the lab's own `{issuer or 'nobody'}`, not from the sister service: "
-                    "log in as alice at /reports/login and use that token")
+            return (
+                f"that token comes from the lab's own `{issuer or 'nobody'}`, not from the sister service: "
+                "log in as alice at /reports/login and use that token"
+            )
         if lab.id == "jwt-alg-none":
-            return f"the door let in a token with alg {header.get('alg')!r}: that is another lab; this one wants alg none"
+            return (
+                f"the door let in a token with alg {header.get('alg')!r}: that is another lab; this one wants alg none"
+            )
         if lab.id == "jwt-key-confusion":
             return f"the door let in a token with alg {header.get('alg')!r}: that is another lab; this one wants HS256"
         if lab.id == "jwt-jku":
@@ -190,65 +219,87 @@ def vulnerable_lab_why(lab: VulnerableJwtLab, token: str, status: int, error: st
         return "the door let the token in, but not by this lab's attack: reread the goal"
     if status == 403:
         if lab.id == "jwt-audience" and issuer == SISTER:
-            return (f"the sister service's token names user {claims.get('sub')!r}, a plain user here: the sister "
-                    "service numbers its users its own way; whose token there says sub \"2\"?")
+            return (
+                f"the sister service's token names user {claims.get('sub')!r}, a plain user here: the sister "
+                'service numbers its users its own way; whose token there says sub "2"?'
+            )
         if lab.id == "jwt-audience":
-            return ("the door accepted the token, but it names alice (user 1 here): the goal is a token from "
-                    "the sister service (POST /reports/login)")
-        return (f"the door accepted the token, but it names user {claims.get('sub')!r}, a plain user: bob, "
-                "the admin, is user 2 (`\"sub\": \"2\"`, a string)")
+            return (
+                "the door accepted the token, but it names alice (user 1 here): the goal is a token from "
+                "the sister service (POST /reports/login)"
+            )
+        return (
+            f"the door accepted the token, but it names user {claims.get('sub')!r}, a plain user: bob, "
+            'the admin, is user 2 (`"sub": "2"`, a string)'
+        )
     if error == "No token provided":
         return "no token arrived: send it as the header `Authorization: Bearer <token>` (one space)"
     if "bad base64url" in error:
-        return ("a part is not base64url: use `base64.urlsafe_b64encode(...)` (- and _ instead of + and /) and "
-                "strip the = padding")
+        return (
+            "a part is not base64url: use `base64.urlsafe_b64encode(...)` (- and _ instead of + and /) and "
+            "strip the = padding"
+        )
     if "three parts" in error:
-        return ("a JWT is three base64url parts joined by dots, header.claims.signature; even an empty signature "
-                "keeps its dot (`header.claims.`)")
+        return (
+            "a JWT is three base64url parts joined by dots, header.claims.signature; even an empty signature "
+            "keeps its dot (`header.claims.`)"
+        )
     if "not JSON" in error or "JSON objects" in error:
         return "the header and the claims must each be a JSON object, base64url-encoded"
     if error.endswith("expired"):
         return "the token's exp is in the past: set exp to a time in the future (`int(time.time()) + 3600`)"
     if "no usable sub" in error:
-        return "sub must be the user's id as a string: bob is `\"sub\": \"2\"` (not his name, not his email)"
+        return 'sub must be the user\'s id as a string: bob is `"sub": "2"` (not his name, not his email)'
     if "unknown user" in error:
-        return f"there is no user {claims.get('sub')!r}: alice is \"1\", bob is \"2\""
+        return f'there is no user {claims.get("sub")!r}: alice is "1", bob is "2"'
     if "unsupported alg" in error:
-        return (f"the door knows the algorithms none, HS256 and RS256, not {header.get('alg')!r}: "
-                "spell alg as the JWA names it (RFC 7518: `none`, `HS256`)")
+        return (
+            f"the door knows the algorithms none, HS256 and RS256, not {header.get('alg')!r}: "
+            "spell alg as the JWA names it (RFC 7518: `none`, `HS256`)"
+        )
     if error.endswith("HS256 only") or "HS256 with a kid only" in error:
-        needs = "alg \"HS256\" (exactly) and a string kid" if lab.door == "kid" else "alg \"HS256\", spelled exactly"
+        needs = 'alg "HS256" (exactly) and a string kid' if lab.door == "kid" else 'alg "HS256", spelled exactly'
         return f"this door takes {needs}; the token's header was {json.dumps(header)}"
     if error.endswith("RS256 only"):
-        return f"this door takes alg \"RS256\" only (sign with an RSA key); the token's alg was {header.get('alg')!r}"
+        return f'this door takes alg "RS256" only (sign with an RSA key); the token\'s alg was {header.get("alg")!r}'
     if "bad HMAC signature" in error:
         return {
             "jwt-alg-none": "alg HS256 makes the door check an HMAC you cannot make: set alg to none",
-            "jwt-key-confusion": ("the HMAC key is not what the door uses: it is the public key's PEM bytes exactly "
-                                  "as the door holds them (SubjectPublicKeyInfo, `-----BEGIN PUBLIC KEY-----`, the "
-                                  "final newline included), not the JWK's n, not PKCS#1 (`BEGIN RSA PUBLIC KEY`)"),
-            "jwt-weak-secret": ("signed with the wrong secret: crack it first (try every candidate against the "
-                                "signature of alice's token), and sign with the bytes exactly, no newline"),
-            "jwt-kid": ("the HMAC key is the content of the file kid names: a file you know the content of, "
-                        "such as /dev/null, whose content is empty (sign with b\"\")"),
+            "jwt-key-confusion": (
+                "the HMAC key is not what the door uses: it is the public key's PEM bytes exactly "
+                "as the door holds them (SubjectPublicKeyInfo, `-----BEGIN PUBLIC KEY-----`, the "
+                "final newline included), not the JWK's n, not PKCS#1 (`BEGIN RSA PUBLIC KEY`)"
+            ),
+            "jwt-weak-secret": (
+                "signed with the wrong secret: crack it first (try every candidate against the "
+                "signature of alice's token), and sign with the bytes exactly, no newline"
+            ),
+            "jwt-kid": (
+                "the HMAC key is the content of the file kid names: a file you know the content of, "
+                'such as /dev/null, whose content is empty (sign with b"")'
+            ),
         }.get(lab.id, "you cannot make this door's HMAC: the signature must come from somewhere the door trusts")
     if "bad RSA signature" in error:
         return {
             "jwt-alg-none": "alg RS256 needs the lab's private key, which you do not have: set alg to none",
             "jwt-key-confusion": "alg RS256 needs the lab's private key: switch alg to HS256",
             "jwt-jwk": "sign with the private key whose public half is in the header's jwk (the same key pair)",
-            "jwt-jku": ("the key set at jku must hold the public half of the key you signed with (and the same kid "
-                        "as the header)"),
+            "jwt-jku": (
+                "the key set at jku must hold the public half of the key you signed with (and the same kid "
+                "as the header)"
+            ),
         }.get(lab.id, "an RS256 signature needs the lab's private key, which you do not have")
     if "no such key" in error:
-        return ("kid names a file the server could not read (relative to its key folder): name a file that exists "
-                "and whose content you know, reached with ../ or an absolute path")
+        return (
+            "kid names a file the server could not read (relative to its key folder): name a file that exists "
+            "and whose content you know, reached with ../ or an absolute path"
+        )
     if "unreadable jwk" in error or "not an RSA public key" in error:
         return "the header's jwk must be an RSA public key as a JWK: kty, n and e only (a jwk with d is a private key)"
     if "only from loopback" in error:
         return "the lab fetches jku from the lab itself only: upload your key set with PUT /exploit/<name> on the lab"
     if "could not fetch a key set" in error:
-        return "jku must serve JSON of the form {\"keys\": [<your public JWK>]} (upload that, not the bare JWK)"
+        return 'jku must serve JSON of the form {"keys": [<your public JWK>]} (upload that, not the bare JWK)'
     if "no matching key" in error:
         return "the header's kid must equal the kid of a key in your key set (or leave kid out of the header)"
     return f"the door answered {status} {error!r}"
@@ -274,7 +325,9 @@ class VulnerableLabRecorder:
             issuer = self.issued.get(token)
             self.attempts.append({"door": door, "token": token, "status": status, "error": error, "issuer": issuer})
             if status == 200:
-                self.solved |= {lab.id for lab in VULNERABLE_JWT_LABS.values() if lab.door == door and lab.wants(header, issuer)}
+                self.solved |= {
+                    lab.id for lab in VULNERABLE_JWT_LABS.values() if lab.door == door and lab.wants(header, issuer)
+                }
 
     def status(self, lab: VulnerableJwtLab) -> dict[str, Any]:
         with self.lock:
@@ -288,7 +341,14 @@ class VulnerableLabRecorder:
                 why = vulnerable_lab_why(lab, last["token"], last["status"], last["error"], last["issuer"])
             else:
                 why = f"no request reached the goal yet: GET /{lab.door}/api/admin with your token"
-        return {"lab": lab.id, "door": lab.door, "solved": solved, "attempts": len(mine), "why": why, "hardened": hardened}
+        return {
+            "lab": lab.id,
+            "door": lab.door,
+            "solved": solved,
+            "attempts": len(mine),
+            "why": why,
+            "hardened": hardened,
+        }
 
 
 class VulnerableLabRecorderMiddleware:
@@ -342,7 +402,9 @@ def create_vulnerable_lab_target_app(bcrypt_rounds: int = DEFAULT_ROUNDS) -> Fas
     def lab_status(lab_id: str) -> JSONResponse:
         lab = VULNERABLE_JWT_LABS.get(lab_id)
         if lab is None:
-            return JSONResponse({"error": f"no lab {lab_id!r}; labs: {', '.join(VULNERABLE_JWT_LABS)}"}, status_code=404)
+            return JSONResponse(
+                {"error": f"no lab {lab_id!r}; labs: {', '.join(VULNERABLE_JWT_LABS)}"}, status_code=404
+            )
         return JSONResponse(recorder.status(lab))
 
     app.add_api_route("/labs", labs, methods=["GET"])
