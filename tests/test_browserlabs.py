@@ -232,3 +232,22 @@ def test_the_default_lab_cookie_really_has_no_samesite_and_the_others_say_theirs
             assert ("samesite" not in header.lower()) if expected is None else f"SameSite={expected}" in header, header
         finally:
             session.stop()
+
+
+def test_a_transfer_from_a_session_of_your_own_is_not_the_victims(browser: Browser) -> None:
+    import httpx
+
+    session = VulnerableBrowserLabSession("csrf-samesite-none", browser=browser)
+    try:
+        session.victim_visits(session.publish("p", "<p>nothing here</p>"))
+        port = session.server.ports["https"]
+        with httpx.Client(
+            base_url=f"https://127.0.0.1:{port}", headers={"host": f"bank.test:{port}"}, verify=False
+        ) as me:
+            assert me.post("/login", json={"email": "alice@example.com", "password": "wonderland"}).status_code == 200
+            moved = me.post("/lab/attack/transfer", data={"to": "mallory", "amount": "1000"})
+        assert moved.status_code == 200, moved.text  # the bank moved alice's money: on mallory's own login as alice
+        status = session.status()
+        assert status["solved"] is False and "a session of your own" in status["why"], status
+    finally:
+        session.stop()
