@@ -9,11 +9,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+import httpx
 import nbformat
 import pytest
+from conftest import require
+
 from authcourse.browserlab.browser import Browser, chromium_path
 from authcourse.vulnerable.browserlabs import VULNERABLE_BROWSER_LABS, VulnerableBrowserLabSession
-from conftest import require
 
 pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parents[1]
@@ -213,8 +215,6 @@ def test_every_browser_lab_has_at_least_three_wrong_attempts() -> None:
 
 
 def test_the_default_lab_cookie_really_has_no_samesite_and_the_others_say_theirs(browser: Browser) -> None:
-    import httpx
-
     for lab_id, expected in (
         ("csrf-default-two-minutes", None),
         ("csrf-samesite-none", "None"),
@@ -235,8 +235,6 @@ def test_the_default_lab_cookie_really_has_no_samesite_and_the_others_say_theirs
 
 
 def test_a_transfer_from_a_session_of_your_own_is_not_the_victims(browser: Browser) -> None:
-    import httpx
-
     session = VulnerableBrowserLabSession("csrf-samesite-none", browser=browser)
     try:
         session.victim_visits(session.publish("p", "<p>nothing here</p>"))
