@@ -7,6 +7,10 @@ For every numbered notebook in solutions/:
   SHA-256 of its source, in both notebooks;
 - src/authcourse/grading/reference.json lists, per exercise, the notebook and its check cells.
 
+An attack lab (`metadata.authcourse.lab`, solutions/NN-Lab-*.ipynb) is stubbed the same way but has no
+check cell and no entry in reference.json: its target server records whether it was solved
+(src/authcourse/vulnerable/labs.py).
+
     python tools/make_exercises.py           # write exercises/ and reference.json
     python tools/make_exercises.py --check   # change nothing; exit 1 if anything is out of sync
 """
@@ -71,6 +75,11 @@ def generate(root: Path = ROOT) -> dict[Path, str]:
     reference: dict[str, object] = {}
     for path in notebooks_in(root / "solutions"):
         solution = nbformat.read(path, as_version=4)
+        if solution.metadata.get("authcourse", {}).get("lab"):
+            # An attack lab: the target server decides "solved" (authcourse.vulnerable.labs), no check cells.
+            files[path] = text(solution)
+            files[root / "exercises" / path.name] = text(exercise_from(solution))
+            continue
         checks = stamped(solution)
         exercise_id = solution.metadata.get("authcourse", {}).get("exercise")
         if not exercise_id or not checks:
