@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictStr, ValidationError
 from starlette.requests import ClientDisconnect
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from .auth import BearerTokenAuth, CookieTokenAuth, Principal, SessionAuth, respond
+from .auth import BearerTokenAuth, CookieTokenAuth, CrossSiteGuard, Principal, SessionAuth, respond
 from .errors import BadRequest, Forbidden, InvalidCredentials, PasswordTooLong, RequestError, ServiceUnavailable, StoreError
 from .refresh import RefreshTokens
 from .refreshauth import RefreshingBearerAuth, RefreshingCookieTokenAuth
@@ -164,6 +164,8 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> FastAPI:
     app.state.users = users
     app.state.auth = auth
     add_error_handlers(app)
+    if settings.cross_site_guard:
+        app.add_middleware(CrossSiteGuard, trusted_origins=settings.trusted_origins)
 
     # A real Redis answers over the network. Where the store blocks, the request's store calls
     # go through `store.run`, which lets the loop serve other requests while they wait; memory

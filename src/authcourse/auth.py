@@ -4,6 +4,8 @@
 - `BearerTokenAuth`: a JWT in `Authorization: Bearer`, verified with the secret alone
   (plus one store read when a revocation scheme is on).
 - `CookieTokenAuth`: the same JWT, carried in an HttpOnly cookie instead (the lesson's hybrid).
+- `CrossSiteGuard`: a CSRF defence with no token: unsafe requests another site's page made are
+  refused by the browser's own `Sec-Fetch-Site` header, or by `Origin` where that header is absent.
 
 Each `authenticate` raises a `RequestError` subclass with the lesson's message, or returns
 the `Principal`; `login`, `logout` and `logout_all` build the JSON response, cookies included.
@@ -11,15 +13,19 @@ the `Principal`; `login`, `logout` and `logout_all` build the JSON response, coo
 
 from __future__ import annotations
 
+import re
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
 import jwt
 from fastapi import Request
 from fastapi.responses import JSONResponse
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .cookies import Cookie
-from .errors import Conflict, NotAuthenticated
+from .errors import BadRequest, Conflict, Forbidden, NotAuthenticated, RequestError
 from .sessions import Session, SessionManager
 from .tokens import TokenService
 from .users import User, UserDirectory
@@ -171,3 +177,64 @@ class CookieTokenAuth(BearerTokenAuth):
         response = super().logout_all(principal)
         response.headers.append("set-cookie", self.cookie.expired().render())
         return response
+
+
+# Where a request comes from: a CSRF defence that needs no token -----------------------------------
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})  # they must change nothing; the guard lets them through
+SEC_FETCH_SITES = frozenset({"same-origin", "same-site", "cross-site", "none"})
+TRUSTED_SITES = frozenset({"same-origin", "none"})  # none: typed by the user, a bookmark, not another page
+MAX_ORIGIN_CHARS = 512  # an origin is a scheme, a host and a port; longer is not one
+ORIGIN = re.compile(r"^https?://[a-z0-9.-]+(:[0-9]{1,5})?$")
+
+
+def cross_site_refusal(method: str, headers: Mapping[str, str], own_origin: str,
+                       trusted_origins: Collection[str] = ()) -> RequestError | None:
+    """Why an unsafe request must be refused as another site's doing, or None to let it through.
+
+    Every browser in use since 2023 sends `Sec-Fetch-Site`, and every browser sends `Origin` on a
+    cross-origin POST; when both are absent the caller is not a browser (curl, a mobile app, a
+    server), which no other site can steer: let it through. A sibling subdomain (same-site) is
+    refused unless its origin is listed, like any other site: it may host other people's pages.
+    """
+    if method.upper() in SAFE_METHODS:
+        return None
+    origin = headers.get("origin")
+    if origin is not None and len(origin) > MAX_ORIGIN_CHARS:
+        return BadRequest("Origin header too long")
+    site = headers.get("sec-fetch-site")
+    if site is not None:
+        site = site.strip().lower()
+        if site not in SEC_FETCH_SITES:
+            return BadRequest("Unknown Sec-Fetch-Site value")
+        if site in TRUSTED_SITES or origin in trusted_origins:
+            return None
+        return Forbidden(f"Cross-site request refused (Sec-Fetch-Site: {site})")
+    if origin is None:
+        return None
+    if origin == "null":
+        return Forbidden("Cross-origin request refused (Origin: null)")
+    if not ORIGIN.match(origin):
+        return BadRequest("Malformed Origin header")
+    if origin == own_origin or origin in trusted_origins:
+        return None
+    return Forbidden("Cross-origin request refused (Origin is another site)")
+
+
+class CrossSiteGuard:
+    """ASGI middleware: `cross_site_refusal` on every request, answered `{"error": ...}` before any route runs."""
+
+    def __init__(self, app: ASGIApp, trusted_origins: Collection[str] = ()) -> None:
+        self.app = app
+        self.trusted_origins = frozenset(trusted_origins)  # e.g. {"https://app.bank.test"}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            headers = Headers(scope=scope)
+            own = f"{scope.get('scheme', 'http')}://{headers.get('host', '').lower()}"
+            refusal = cross_site_refusal(scope["method"], headers, own, self.trusted_origins)
+            if refusal is not None:
+                response = JSONResponse({"error": refusal.message}, status_code=refusal.status)
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)

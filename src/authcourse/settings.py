@@ -36,6 +36,8 @@ class Settings:
     refresh: bool = False  # token modes: short access tokens renewed at POST /refresh (refresh.py)
     refresh_lifetime: float = REFRESH_LIFETIME  # seconds a refresh-token family lives after login
     signature_cache: bool = True  # remember signatures already checked (verified.py); False: an HMAC per request
+    cross_site_guard: bool = False  # refuse unsafe cross-site requests by Sec-Fetch-Site / Origin (auth.CrossSiteGuard)
+    trusted_origins: tuple[str, ...] = ()  # origins the guard lets through, e.g. ("https://app.bank.test",)
     hooks: Hooks | None = None  # your own authenticate/login/logout functions (hooks.py), for exercises
 
     def __post_init__(self) -> None:

@@ -23,6 +23,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from ..app import create_app
 from ..settings import Settings
+from . import crossorigin
 from .pages import LabLog, router
 from .tls import LabCertificate, create_certificate
 
@@ -90,6 +91,7 @@ class LabServer:
         app = create_app(self.settings)
         app.include_router(router)
         app.state.lab = LabLog()
+        crossorigin.install(app)
         auth = app.state.auth
         if self.cookie_same_site != "keep" and hasattr(auth, "cookie"):
             auth.cookie = replace(auth.cookie, same_site=self.cookie_same_site, secure=True)

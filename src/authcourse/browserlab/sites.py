@@ -87,3 +87,18 @@ def path_matches(request_path: str, cookie_path: str) -> bool:
 
 def domain_matches(host: str, domain: str) -> bool:
     return host == domain or (not is_ip(host) and host.endswith("." + domain))
+
+
+def fetch_site(from_url: str | None, to_url: str) -> str:
+    """The `Sec-Fetch-Site` a browser sends: how the page that made the request relates to its target.
+
+    `none` when no page made it (typed in the address bar, a bookmark); otherwise `same-origin`
+    (scheme, host and port all equal), `same-site` (one scheme and registrable domain), or `cross-site`.
+    """
+    target = read_url(to_url, "to_url")
+    if from_url is None:
+        return "none"
+    source = read_url(from_url, "from_url")
+    if (source.scheme, source.host, source.port) == (target.scheme, target.host, target.port):
+        return "same-origin"
+    return "same-site" if source.site == target.site else "cross-site"
