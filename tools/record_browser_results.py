@@ -4,7 +4,8 @@
 Machines without a browser show these recorded results (clearly labelled) instead of live ones;
 tests/test_browser.py checks them against the live browser wherever Chromium is installed.
 
-    .venv/bin/python tools/record_browser_results.py
+    .venv/bin/python tools/record_browser_results.py              # chapters 7, 8, 12 (about 20 s)
+    .venv/bin/python tools/record_browser_results.py crossorigin  # chapter 15 only (recorded/crossorigin.json)
 """
 
 from __future__ import annotations
@@ -14,13 +15,14 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
+from authcourse.browserlab import acrossorigins
 from authcourse.browserlab.browser import Browser
 from authcourse.browserlab.experiments import cross_domain_experiment, csrf_experiment, xss_experiment
 from authcourse.browserlab.proof import RECORDED, run_matrix, to_record
 from authcourse.browserlab.servers import LabServer
 
 COMMAND = "python tools/record_browser_results.py"
-FOLDER = Path(__file__).resolve().parent.parent / "src" / "authcourse" / "lab" / "recorded"
+FOLDER = Path(__file__).resolve().parent.parent / "src" / "authcourse" / "browserlab" / "recorded"
 
 
 def write(name: str, data: dict) -> None:
@@ -35,7 +37,19 @@ def write(name: str, data: dict) -> None:
     (FOLDER / name).write_text("{\n" + ",\n".join(lines) + "\n}\n", encoding="utf-8")
 
 
+def record_crossorigin() -> int:
+    with Browser() as browser:
+        data, disagree = acrossorigins.record_all(browser)
+    write(acrossorigins.RECORDED, {"command": COMMAND + " crossorigin", **data})
+    print(f"Chromium {data['chromium']}: chapter 15 recorded, {len(disagree)} rows disagree with the model")
+    for row in disagree:
+        print("  disagrees:", row)
+    return 1 if disagree else 0
+
+
 def main() -> int:
+    if sys.argv[1:] == ["crossorigin"]:
+        return record_crossorigin()
     with Browser() as browser, LabServer() as lab:
         outcomes = run_matrix(browser, lab)
         version = browser.version

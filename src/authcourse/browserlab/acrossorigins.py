@@ -75,6 +75,10 @@ class MetadataRow:
     chromium: str = ""
     recorded: bool = False
 
+    @property
+    def agrees(self) -> bool:
+        return self.predicted_site == self.site
+
 
 # (name, kind, the page's host or None for the address bar); every target is https://bank.test/lab/meta/...
 METADATA_CASES = (
@@ -394,15 +398,14 @@ def live_or_recorded(name: str, cls: Any, run: Any, browser: Browser | None) -> 
         return own.run(run, own)
 
 
-def record_all(browser: Browser) -> dict[str, Any]:
-    """Every experiment of the chapter, live, as the JSON `recorded/crossorigin.json` keeps."""
-    return {
-        "chromium": browser.version,
-        "fetch_metadata": [asdict(row) for row in fetch_metadata_experiment(browser)],
-        "cors": [asdict(row) for row in cors_experiment(browser)],
-        "login_csrf": [asdict(row) for row in login_csrf_experiment(browser)],
-        "bff": [asdict(row) for row in bff_experiment(browser)],
-    }
+def record_all(browser: Browser) -> tuple[dict[str, Any], list[str]]:
+    """Every experiment of the chapter, live, as `recorded/crossorigin.json` keeps it; and the rows where
+    Chromium and the model disagree."""
+    found = {"fetch_metadata": fetch_metadata_experiment(browser), "cors": cors_experiment(browser),
+             "login_csrf": login_csrf_experiment(browser), "bff": bff_experiment(browser)}
+    disagree = [f"{name}: {row}" for name in ("fetch_metadata", "cors") for row in found[name] if not row.agrees]
+    return {"chromium": browser.version, **{name: [asdict(row) for row in rows] for name, rows in found.items()}}, \
+        disagree
 
 
 __all__ = ["ATTACKER", "bff_experiment", "cors_experiment", "fetch_metadata_experiment", "login_csrf_experiment"]
