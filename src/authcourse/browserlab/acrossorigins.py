@@ -68,7 +68,7 @@ class MetadataRow:
     mode: str
     dest: str
     user: str  # Sec-Fetch-User ("?1" when the user's own click or typing started a navigation)
-    origin: str  # the Origin header, "" when not sent
+    origin: str  # the Origin header without its port (the lab's ports are random), "" when not sent
     predicted_site: str  # the model's Sec-Fetch-Site (sites.fetch_site)
     open_status: int  # the server without the guard
     guarded_status: int  # the server with CrossSiteGuard
@@ -129,7 +129,7 @@ def run_metadata(browser: Browser) -> list[MetadataRow]:
                 first, page = seen[open_lab], lab_page(open_lab, page_host)
                 sent = [first.headers.get(f"sec-fetch-{name}", "") for name in ("site", "mode", "dest", "user")]
                 rows.append(MetadataRow(
-                    name, first.method, *sent, first.headers.get("origin", ""),
+                    name, first.method, *sent, shorten_origin(first.headers.get("origin", "")),
                     fetch_site(page, open_lab.url(BANK, "/lab/meta/target")),
                     first.status, seen[guarded_lab].status, browser.version))
         finally:
@@ -148,7 +148,7 @@ def fetch_metadata_experiment(browser: Browser | None = None) -> list[MetadataRo
 
 
 def metadata_table(rows: list[MetadataRow]) -> ResultTable:
-    body = [(row.request, row.site, row.mode, row.dest, row.user or "-", shorten_origin(row.origin),
+    body = [(row.request, row.site, row.mode, row.dest, row.user or "-", row.origin or "-",
              "yes" if row.predicted_site == row.site else f"NO ({row.predicted_site})",
              row.open_status, row.guarded_status) for row in rows]
     return ResultTable.of(
@@ -162,7 +162,7 @@ def metadata_table(rows: list[MetadataRow]) -> ResultTable:
 def shorten_origin(origin: str) -> str:
     """`https://evil.test:41234` -> `https://evil.test` (the lab's ports are random; ports never make a site)."""
     if not origin or origin == "null":
-        return origin or "-"
+        return origin
     scheme, _, rest = origin.partition("://")
     return f"{scheme}://{rest.split(':')[0]}"
 
