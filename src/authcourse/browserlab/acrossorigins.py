@@ -25,7 +25,6 @@ from .sites import fetch_site
 
 RECORDED = "crossorigin.json"
 WAIT = 5.0  # seconds
-SOURCE_LIVE, SOURCE_RECORDED = "measured now in the lab's Chromium", "RECORDED earlier in the lab's Chromium"
 READ = "(url) => fetch(url, {credentials: 'include'})"
 FORM = "application/x-www-form-urlencoded"
 REQUESTS = {  # what a page's script asks for, in fetch's words; the last field: a preflight is needed
@@ -47,9 +46,19 @@ TRY_FETCH = """async ([url, init]) => {
 
 
 def source(rows: list[Any]) -> str:
-    recorded = any(row.recorded for row in rows)
+    """Where the rows come from, in the words of the other browser chapters (notebooks/sanitize.cfg knows them)."""
     version = next((row.chromium for row in rows if row.chromium), "?")
-    return f"{SOURCE_RECORDED if recorded else SOURCE_LIVE} {version}"
+    if not any(row.recorded for row in rows):
+        return f"Chromium results: live, Chromium {version}"
+    return (f"Chromium results: RECORDED in Chromium {version} (no browser here; install chromium and run "
+            "`python tools/record_browser_results.py crossorigin` or this notebook to see them live)")
+
+
+def where_from(browser: Browser | None) -> str:
+    """Where this chapter's tables will come from: the live `browser`, or the recording when there is none."""
+    if browser is not None or chromium_path() is not None:
+        return source([MetadataRow(*[""] * 8, 0, 0, chromium=browser.version if browser else "(started per table)")])
+    return source([MetadataRow(*[""] * 8, 0, 0, chromium=read_recorded()["chromium"], recorded=True)])
 
 
 def tag_url(url: str, tag: str) -> str:
