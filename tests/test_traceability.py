@@ -24,6 +24,10 @@ TESTS = ROOT / "tests"
 ASVS_5 = {
     "V3.3.2": "cookie SameSite set according to its purpose",
     "V3.3.4": "HttpOnly for cookies not meant for client-side scripts",
+    "V3.4.2": "CORS Access-Control-Allow-Origin fixed, or Origin validated against an allowlist",
+    "V3.5.1": "cross-origin requests to sensitive functionality validated as coming from the application",
+    "V3.5.2": "a CORS preflight relied upon only if no simple request can reach the functionality",
+    "V3.5.3": "sensitive functionality not on safe methods, or strict Sec-Fetch-* validation",
     "V6.3.8": "valid users cannot be deduced from failed authentication",
     "V7.2.1": "session token verification in a trusted backend service",
     "V7.2.3": "reference tokens unique, from a CSPRNG, at least 128 bits",
