@@ -1784,6 +1784,123 @@ CORRECT: list[tuple[str, str, str, dict[int, str]]] = [
     ),
 ]
 
+# Exercise 15, the Fetch Metadata guard: ten wrong answers, two correct variants.
+GUARD_HEAD = """
+        site = request.headers.get("sec-fetch-site")
+        origin = request.headers.get("origin")
+        own = f"{request.url.scheme}://{request.headers.get('host', '')}"
+"""
+WRONG += [
+    ("fetch-metadata-guard", "fetch-metadata-guard", mistake, {0: GUARD_HEAD + body}, said)
+    for mistake, body, said in [
+        ("no Origin fallback when Sec-Fetch-Site is absent", """
+        if site is not None and site not in ("same-origin", "none"):
+            raise Forbidden("Cross-site login refused")
+        return auth.login(user, request)
+        """, "the Origin header tells where the form was"),
+        ("refusing every request without Sec-Fetch-Site", """
+        if site not in ("same-origin", "none"):
+            raise Forbidden("Cross-site login refused")
+        return auth.login(user, request)
+        """, "curl and mobile apps send neither header"),
+        ("trusting same-site (any subdomain)", """
+        if site is not None and site not in ("same-origin", "same-site", "none"):
+            raise Forbidden("Cross-site login refused")
+        if site is None and origin is not None and origin != own:
+            raise Forbidden("Cross-origin login refused")
+        return auth.login(user, request)
+        """, "same-site is any subdomain"),
+        ("a blocklist that refuses cross-site only", """
+        if site == "cross-site" or (site is None and origin is not None and origin != own):
+            raise Forbidden("Cross-site login refused")
+        return auth.login(user, request)
+        """, "same-site is any subdomain"),
+        ("comparing the Origin's host, not its port", """
+        from urllib.parse import urlsplit
+        if site is not None and site not in ("same-origin", "none"):
+            raise Forbidden("Cross-site login refused")
+        if site is None and origin is not None and urlsplit(origin).hostname != request.url.hostname:
+            raise Forbidden("Cross-origin login refused")
+        return auth.login(user, request)
+        """, "compare the whole of it"),
+        ("refusing with 401 instead of 403", """
+        from authcourse.errors import NotAuthenticated
+        if (site is not None and site not in ("same-origin", "none")) or (site is None and origin not in (None, own)):
+            raise NotAuthenticated("Cross-site login refused")
+        return auth.login(user, request)
+        """, "expected 403"),
+        ("raising a plain exception (a 500)", """
+        if (site is not None and site not in ("same-origin", "none")) or (site is None and origin not in (None, own)):
+            raise PermissionError("cross-site")
+        return auth.login(user, request)
+        """, "your code raised PermissionError"),
+        ("forgetting to return the login", """
+        if (site is not None and site not in ("same-origin", "none")) or (site is None and origin not in (None, own)):
+            raise Forbidden("Cross-site login refused")
+        auth.login(user, request)
+        """, "must return a Response, not NoneType"),
+        ("refusing the bank's own page (only none passes)", """
+        if (site is not None and site != "none") or (site is None and origin not in (None, own)):
+            raise Forbidden("Cross-site login refused")
+        return auth.login(user, request)
+        """, "the bank's own login form must keep working"),
+        ("refusing any Origin, the server's own included", """
+        if (site is not None and site not in ("same-origin", "none")) or (site is None and origin is not None):
+            raise Forbidden("Cross-site login refused")
+        return auth.login(user, request)
+        """, "the server's own origin is not another site"),
+        ("trusting Origin: null", """
+        trusted = (None, own, "null")
+        if (site is not None and site not in ("same-origin", "none")) or (site is None and origin not in trusted):
+            raise Forbidden("Cross-site login refused")
+        return auth.login(user, request)
+        """, "null is not the server's own origin"),
+        ("a garbage Origin crashes the port parsing (a 500)", """
+        if site is not None and site not in ("same-origin", "none"):
+            raise Forbidden("Cross-site login refused")
+        if site is None and origin is not None:
+            port = int(origin.rsplit(":", 1)[1])
+            if origin.rsplit(":", 1)[0] != own.rsplit(":", 1)[0] or port != request.url.port:
+                raise Forbidden("Cross-origin login refused")
+        return auth.login(user, request)
+        """, "a garbage Origin answered"),
+    ]
+]
+CORRECT += [
+    ("fetch-metadata-guard", "fetch-metadata-guard", variant, {0: body})
+    for variant, body in [
+        ("the origin parsed and compared as (scheme, host, port)", """
+        from urllib.parse import urlsplit
+        site = request.headers.get("sec-fetch-site")
+        if site is not None:
+            if site in ("same-origin", "none"):
+                return auth.login(user, request)
+            raise Forbidden("Cross-site login refused")
+        origin = request.headers.get("origin")
+        if origin is None:
+            return auth.login(user, request)
+        try:
+            parts = urlsplit(origin)
+            theirs = (parts.scheme, parts.hostname, parts.port)
+        except ValueError:
+            theirs = None
+        if theirs != (request.url.scheme, request.url.hostname, request.url.port):
+            raise Forbidden("Cross-origin login refused")
+        return auth.login(user, request)
+        """),
+        ("a 403 response returned instead of raised", """
+        from authcourse.auth import respond
+        site = request.headers.get("sec-fetch-site")
+        origin = request.headers.get("origin")
+        own = str(request.base_url).rstrip("/")
+        allowed = site in ("same-origin", "none") if site else origin in (None, own)
+        if not allowed:
+            return respond({"error": "Cross-site login refused"}, status=403)
+        return auth.login(user, request)
+        """),
+    ]
+]
+
 
 @pytest.mark.parametrize(
     ("exercise_id", "check", "mistake", "answers", "said"), WRONG, ids=[f"{w[0]}: {w[2]}" for w in WRONG]
