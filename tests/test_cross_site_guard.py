@@ -7,6 +7,7 @@ by hand, plus the ones no browser sends (garbage, huge) that must get a 4xx, nev
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -17,10 +18,17 @@ from authcourse.auth import cross_site_refusal
 from authcourse.browserlab.acrossorigins import (
     CorsRow,
     MetadataRow,
+    bff_experiment,
+    cors_experiment,
+    cors_table,
+    fetch_metadata_experiment,
     from_record,
+    login_csrf_experiment,
     read_recorded,
+    where_from,
 )
-from authcourse.browserlab.crossorigin import cors_prediction
+from authcourse.browserlab.crossorigin import ATTACKER, cors_prediction
+from authcourse.browserlab.servers import LabServer
 from authcourse.browserlab.sites import fetch_site
 
 TRUSTED = "https://app.bank.test"
@@ -153,3 +161,71 @@ def test_cors_prediction():
     assert cors_prediction("allowlist", "https://evil.test", allowed, preflighted=False) == (True, False)
     assert cors_prediction("allowlist", "https://front.test", allowed, preflighted=True) == (True, True)
     assert cors_prediction("allowlist", "https://front.test.evil.test", allowed, preflighted=True) == (False, False)
+
+
+# The lab's cross-origin pages over plain HTTP, and the chapter without a browser --------------------------
+
+@pytest.fixture(scope="module")
+def lab() -> Iterator[Any]:
+    with LabServer("session") as server:
+        yield server
+
+
+def local(lab: Any, path: str) -> str:
+    return lab.url("127.0.0.1", path, "http")
+
+
+def test_the_cors_policies_answer_what_they_are_named_for(lab):
+    lab.app.state.crossorigin.allowed.add("https://front.test")
+    evil, front = {"origin": "https://evil.test"}, {"origin": "https://front.test"}
+    star = httpx.get(local(lab, "/lab/cors/star/data"), headers=evil).headers
+    assert star["access-control-allow-origin"] == "*"
+    assert httpx.get(local(lab, "/lab/cors/reflect/data"), headers=evil).headers["access-control-allow-origin"] == \
+        "https://evil.test"
+    assert "access-control-allow-origin" not in httpx.get(local(lab, "/lab/cors/allowlist/data"), headers=evil).headers
+    listed = httpx.options(local(lab, "/lab/cors/allowlist/transfer"), headers=front)
+    assert listed.status_code == 204 and listed.headers["access-control-allow-origin"] == "https://front.test"
+    assert "access-control-allow-methods" not in httpx.options(local(lab, "/lab/cors/allowlist/transfer"),
+                                                               headers=evil).headers
+
+
+def test_the_cross_origin_pages_refuse_bad_input_with_a_4xx(lab):
+    answers = [
+        httpx.get(local(lab, "/lab/cors/everything/data")),
+        httpx.post(local(lab, "/lab/form-login"), json={"email": "x"}),
+        httpx.post(local(lab, "/lab/form-login"), content=b"a" * 10_000,
+                   headers={"content-type": "application/x-www-form-urlencoded"}),
+        httpx.post(local(lab, "/lab/form-login"), data={"email": ALICE[0], "password": "wrong"}),
+        httpx.get(local(lab, "/lab/bff/profile"), cookies={"__Host-bff": "forged"}),
+        httpx.post(local(lab, "/lab/bff/login"), content=b"{not json"),
+        httpx.get(local(lab, "/lab/attacker-login"), params={"target": "javascript:alert(1)"}),
+        httpx.get(local(lab, "/lab/attacker-login")),
+    ]
+    assert [r.status_code for r in answers] == [400, 400, 413, 401, 401, 400, 400, 422], [r.text for r in answers]
+    assert all("error" in r.json() for r in answers)
+
+
+def test_the_attacker_s_own_account_logs_in_at_the_form_login(lab):
+    form = httpx.post(local(lab, "/lab/form-login"), data={"email": ATTACKER[0], "password": ATTACKER[1]})
+    assert form.status_code == 200 and "sid=" in form.headers["set-cookie"]
+
+
+def test_the_bff_keeps_the_token_and_gives_the_page_only_an_httponly_cookie():
+    with LabServer("token") as api:
+        login = httpx.post(local(api, "/lab/bff/login"), json=LOGIN)
+        assert login.status_code == 200 and login.json() == {"message": "Logged in"}  # no token for the page
+        cookie = login.headers["set-cookie"]
+        assert cookie.startswith("__Host-bff=") and all(part in cookie for part in ("HttpOnly", "Secure",
+                                                                                    "SameSite=Strict", "Path=/"))
+        session = cookie.split(";")[0].split("=", 1)[1]
+        profile = httpx.get(local(api, "/lab/bff/profile"), headers={"cookie": f"__Host-bff={session}"})
+        assert profile.status_code == 200 and profile.json()["user"]["email"] == ALICE[0]
+        assert api.app.state.crossorigin.bff_tokens[session].count(".") == 2  # the JWT stays on the server
+
+
+def test_without_chromium_the_chapter_shows_its_recording(monkeypatch):
+    monkeypatch.setenv("AUTHCOURSE_CHROMIUM", "/nonexistent/chromium")
+    assert where_from(None).startswith("Chromium results: RECORDED")
+    for rows in (cors_experiment(), fetch_metadata_experiment(), login_csrf_experiment(), bff_experiment()):
+        assert rows and all(row.recorded for row in rows)
+    assert "RECORDED" in str(cors_table(cors_experiment()))
