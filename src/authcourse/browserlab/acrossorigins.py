@@ -18,14 +18,13 @@ from urllib.parse import quote
 from ..fleet.resulttable import ResultTable
 from .browser import Browser, Tab, chromium_path
 from .cookiemodel import Request, predict
-from .crossorigin import ATTACKER, POLICIES, cors_prediction
+from .crossorigin import POLICIES, cors_prediction
 from .experiments import ALICE, FRONT_END, injected, log_in
 from .servers import BANK, OTHER_SITE, SAME_SITE, LabServer
 from .sites import fetch_site
 
 RECORDED = "crossorigin.json"
 WAIT = 5.0  # seconds
-READ = "(url) => fetch(url, {credentials: 'include'})"
 FORM = "application/x-www-form-urlencoded"
 REQUESTS = {  # what a page's script asks for, in fetch's words; the last field: a preflight is needed
     "GET (read the data)": ("data", "{credentials: 'include'}", False),
@@ -34,11 +33,6 @@ REQUESTS = {  # what a page's script asks for, in fetch's words; the last field:
     "JSON POST (preflighted)": ("transfer", "{method: 'POST', credentials: 'include', body: '{\"to\": \"mallory\"}', "
                                 "headers: {'content-type': 'application/json'}}", True),
 }
-def seen_later(log: Any, tag: str) -> list[Any]:
-    log.wait_for(lambda: bool(log.tagged(tag)), WAIT)
-    return log.tagged(tag)
-
-
 TRY_FETCH = """async ([url, init]) => {
   try { const r = await fetch(url, init); return {read: true, text: await r.text()}; }
   catch (e) { return {read: false, text: String(e)}; }
@@ -197,6 +191,12 @@ class CorsRow:
         return self.predicted == (self.request_sent, self.cookie_sent, self.readable)
 
 
+def seen_by_lab(log: Any, tag: str) -> list[Any]:
+    """What the lab's witness recorded of the request tagged `tag` (its preflight included)."""
+    log.wait_for(lambda: bool(log.tagged(tag)), WAIT)
+    return log.tagged(tag)
+
+
 def cors_calls(tab: Tab, lab: LabServer, host: str, policies: tuple[str, ...], third_party: bool) -> list[CorsRow]:
     log = lab.app.state.crossorigin  # type: ignore[union-attr]
     page = lab.url(host, "/lab/search")
@@ -208,10 +208,9 @@ def cors_calls(tab: Tab, lab: LabServer, host: str, policies: tuple[str, ...], t
             tag = uuid.uuid4().hex
             url = tag_url(lab.url(BANK, f"/lab/cors/{policy}/{route}"), tag)
             answer = tab.page.evaluate(f"async (url) => ({TRY_FETCH})([url, {init}])", url)
-            read_status = [item.status for item in seen_later(log, tag)][-1] if answer["read"] else 0
-            log.wait_for(lambda: bool(log.tagged(tag)), WAIT)
-            seen = log.tagged(tag)
+            seen = seen_by_lab(log, tag)  # the witness records before the browser gets the answer: all is here
             actual = [item for item in seen if item.method != "OPTIONS"]
+            read_status = actual[-1].status if answer["read"] else 0
             kind = "fetch-post" if route == "transfer" else "fetch"
             cookie = predict(lab.app.state.auth.cookie, lab.url(BANK, "/lab/login"),  # type: ignore[union-attr]
                              Request(kind, url, from_url=page, third_party_cookies=third_party))
@@ -411,6 +410,3 @@ def record_all(browser: Browser) -> tuple[dict[str, Any], list[str]]:
     disagree = [f"{name}: {row}" for name in ("fetch_metadata", "cors") for row in found[name] if not row.agrees]
     return {"chromium": browser.version, **{name: [asdict(row) for row in rows] for name, rows in found.items()}}, \
         disagree
-
-
-__all__ = ["ATTACKER", "bff_experiment", "cors_experiment", "fetch_metadata_experiment", "login_csrf_experiment"]
