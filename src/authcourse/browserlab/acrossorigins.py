@@ -181,6 +181,7 @@ class CorsRow:
     cookie_sent: bool
     readable: bool  # the page's script got the response body
     read_status: int  # the status of the response the page read (0: it read nothing)
+    read_text: str  # the body the page's script read ("" when it read nothing), its first 80 characters
     state_changed: bool  # the transfer happened on the server
     predicted: tuple[bool, bool, bool]  # the model's (request sent, cookie sent, readable)
     chromium: str = ""
@@ -218,6 +219,7 @@ def cors_calls(tab: Tab, lab: LabServer, host: str, policies: tuple[str, ...], t
             rows.append(CorsRow(
                 policy, shorten_origin(origin), request, third_party, any(item.method == "OPTIONS" for item in seen),
                 bool(actual), any("sid" in item.cookies for item in actual), bool(answer["read"]), read_status,
+                answer["text"][:80] if answer["read"] else "",
                 any(item["tag"] == tag for item in log.transfers), (sent, sent and cookie.sent, readable),
                 "", False))
     return rows

@@ -168,7 +168,7 @@ async def cors_transfer(policy: str, request: Request) -> JSONResponse:
     done = {"from": user, "policy": policy, "tag": request.query_params.get("tag", ""),
             "content_type": request.headers.get("content-type", "")}
     log_of(request).record(log_of(request).transfers, done)
-    return JSONResponse({"message": "Transferred", **done}, headers=headers)
+    return JSONResponse({"message": "Transferred", "from": user, "to": "mallory"}, headers=headers)
 
 
 async def read_form(request: Request) -> dict[str, str]:
