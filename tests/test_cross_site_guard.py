@@ -13,7 +13,7 @@ import httpx
 import pytest
 from conftest import ALICE, ROUNDS
 
-from authcourse import CourseServer
+from authcourse import ConfigurationError, CourseServer, Settings
 from authcourse.auth import cross_site_refusal
 from authcourse.browserlab.acrossorigins import (
     CorsRow,
@@ -116,6 +116,12 @@ def test_a_huge_origin_is_a_4xx_never_a_500(guarded):
 
 def test_the_guard_is_off_unless_asked_for(unguarded):
     assert login(unguarded, **{"sec-fetch-site": "cross-site", "origin": "https://evil.test"}).status_code == 200
+
+
+@pytest.mark.parametrize("origins", ["https://app.bank.test", ("app.bank.test",), ("https://app.bank.test/",), (None,)])
+def test_trusted_origins_are_checked_when_the_server_is_set_up(origins):
+    with pytest.raises(ConfigurationError, match="trusted_origins"):
+        Settings(cross_site_guard=True, trusted_origins=origins)
 
 
 def test_the_refusal_function_alone():

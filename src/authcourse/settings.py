@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, get_args
 
+from .auth import ORIGIN
 from .errors import ConfigurationError
 from .passwords import DEFAULT_ROUNDS
 from .refresh import REFRESH_LIFETIME, SHORT_ACCESS_LIFETIME
@@ -59,6 +60,10 @@ class Settings:
         for name in ("token_lifetime", "idle_timeout", "absolute_timeout", "touch_interval", "refresh_lifetime"):
             if getattr(self, name) <= 0:
                 raise ConfigurationError(f"{name} must be a positive number of seconds")
+        if isinstance(self.trusted_origins, str) or not all(
+            isinstance(origin, str) and ORIGIN.match(origin) for origin in self.trusted_origins
+        ):
+            raise ConfigurationError("trusted_origins is a tuple of origins such as ('https://app.bank.test',)")
         if self.refresh and self.mode == "session":
             raise ConfigurationError("refresh tokens go with the token modes; a session is renewed by using it")
 
