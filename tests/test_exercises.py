@@ -191,7 +191,10 @@ WRONG: list[tuple[str, str, str, dict[int, str], str]] = [
             raise NotAuthenticated("No token provided")
         try:
             algorithm = jwt.get_unverified_header(token)["alg"]
-            claims = jwt.decode(token, SECRET, algorithms=[algorithm], options={"require": ["exp", "sub"]})
+            claims = jwt.decode(
+                token, SECRET, algorithms=[algorithm], audience=AUDIENCE, issuer=ISSUER,
+                options={"require": ["exp", "sub"]},
+            )
         except jwt.ExpiredSignatureError:
             raise NotAuthenticated("Token expired") from None
         except jwt.InvalidSignatureError:
@@ -215,7 +218,10 @@ WRONG: list[tuple[str, str, str, dict[int, str], str]] = [
         if not token:
             raise NotAuthenticated("No token provided")
         try:
-            claims = jwt.decode(token, SECRET, algorithms=["HS256"], options={"require": ["exp", "sub"]})
+            claims = jwt.decode(
+                token, SECRET, algorithms=["HS256"], audience=AUDIENCE, issuer=ISSUER,
+                options={"require": ["exp", "sub"]},
+            )
         except jwt.InvalidTokenError:
             raise NotAuthenticated("Invalid token") from None
         return Principal(auth.users.get(int(claims["sub"])), claims=claims)
@@ -233,7 +239,10 @@ WRONG: list[tuple[str, str, str, dict[int, str], str]] = [
         if not token:
             raise NotAuthenticated("No token provided")
         try:
-            claims = jwt.decode(token, SECRET, algorithms=["HS256"], options={"require": ["exp", "sub"]})
+            claims = jwt.decode(
+                token, SECRET, algorithms=["HS256"], audience=AUDIENCE, issuer=ISSUER,
+                options={"require": ["exp", "sub"]},
+            )
         except jwt.ExpiredSignatureError:
             raise NotAuthenticated("Token expired") from None
         except jwt.DecodeError:
@@ -255,7 +264,7 @@ WRONG: list[tuple[str, str, str, dict[int, str], str]] = [
         if not token:
             raise NotAuthenticated("No token provided")
         try:
-            claims = jwt.decode(token, SECRET, algorithms=["HS256"])
+            claims = jwt.decode(token, SECRET, algorithms=["HS256"], audience=AUDIENCE, issuer=ISSUER)
         except jwt.ExpiredSignatureError:
             raise NotAuthenticated("Token expired") from None
         except jwt.InvalidSignatureError:
@@ -271,6 +280,35 @@ WRONG: list[tuple[str, str, str, dict[int, str], str]] = [
      """
         },
         "require exp",
+    ),
+    (
+        "bearer-token",
+        "bearer-token",
+        "not checking the audience (a sister service's token gets in)",
+        {
+            0: """
+        token = request.headers.get("authorization", "").partition(" ")[2]
+        if not token:
+            raise NotAuthenticated("No token provided")
+        try:
+            claims = jwt.decode(
+                token, SECRET, algorithms=["HS256"], options={"require": ["exp", "sub"], "verify_aud": False},
+            )
+        except jwt.ExpiredSignatureError:
+            raise NotAuthenticated("Token expired") from None
+        except jwt.InvalidSignatureError:
+            raise NotAuthenticated("Invalid token") from None
+        except jwt.DecodeError:
+            raise NotAuthenticated("Malformed token") from None
+        except jwt.InvalidTokenError:
+            raise NotAuthenticated("Invalid token") from None
+        user = auth.users.get(int(claims["sub"]))
+        if user is None:
+            raise NotAuthenticated("Invalid token")
+        return Principal(user, claims=claims)
+     """
+        },
+        "pass audience= and issuer=",
     ),
     (
         "denylist-logout",
@@ -838,7 +876,10 @@ WRONG += [
         if not token:
             raise NotAuthenticated("No token provided")
         try:
-            claims = jwt.decode(token, SECRET, algorithms=["HS256"], options={"require": ["exp", "sub"]})
+            claims = jwt.decode(
+                token, SECRET, algorithms=["HS256"], audience=AUDIENCE, issuer=ISSUER,
+                options={"require": ["exp", "sub"]},
+            )
         except jwt.ExpiredSignatureError:
             raise NotAuthenticated("Token expired") from None
         except jwt.InvalidSignatureError:
@@ -865,7 +906,9 @@ WRONG += [
         if not token:
             raise NotAuthenticated("No token provided")
         try:
-            claims = jwt.decode(token, SECRET, algorithms=["HS256"], options={"require": ["exp"]})
+            claims = jwt.decode(
+                token, SECRET, algorithms=["HS256"], audience=AUDIENCE, issuer=ISSUER, options={"require": ["exp"]},
+            )
         except jwt.ExpiredSignatureError:
             raise NotAuthenticated("Token expired") from None
         except jwt.InvalidSignatureError:
@@ -889,7 +932,10 @@ WRONG += [
         if not token:
             raise NotAuthenticated("No token provided")
         try:
-            claims = jwt.decode(token, SECRET, algorithms=["HS256"], options={"require": ["exp", "sub"]})
+            claims = jwt.decode(
+                token, SECRET, algorithms=["HS256"], audience=AUDIENCE, issuer=ISSUER,
+                options={"require": ["exp", "sub"]},
+            )
         except jwt.ExpiredSignatureError:
             raise NotAuthenticated("Token expired") from None
         except jwt.InvalidSignatureError:
@@ -916,7 +962,10 @@ WRONG += [
         if not token:
             raise NotAuthenticated("No token provided")
         try:
-            claims = jwt.decode(token, SECRET, algorithms=["HS256"], options={"require": ["exp", "sub"]}, leeway=3600)
+            claims = jwt.decode(
+                token, SECRET, algorithms=["HS256"], audience=AUDIENCE, issuer=ISSUER,
+                options={"require": ["exp", "sub"]}, leeway=3600,
+            )
         except jwt.ExpiredSignatureError:
             raise NotAuthenticated("Token expired") from None
         except jwt.InvalidSignatureError:
@@ -943,7 +992,10 @@ WRONG += [
         if not token:
             raise NotAuthenticated("No token provided")
         try:
-            claims = jwt.decode(token, SECRET, algorithms=["HS256"], options={"require": ["exp", "sub"]})
+            claims = jwt.decode(
+                token, SECRET, algorithms=["HS256"], audience=AUDIENCE, issuer=ISSUER,
+                options={"require": ["exp", "sub"]},
+            )
         except jwt.ExpiredSignatureError:
             raise NotAuthenticated("Token expired") from None
         return Principal(auth.users.get(int(claims["sub"])), claims=claims)
@@ -961,7 +1013,10 @@ WRONG += [
         if not token:
             raise NotAuthenticated("No token provided")
         try:
-            claims = jwt.decode(token, SECRET, algorithms=["HS256", "none"], options={"require": ["exp", "sub"]})
+            claims = jwt.decode(
+                token, SECRET, algorithms=["HS256", "none"], audience=AUDIENCE, issuer=ISSUER,
+                options={"require": ["exp", "sub"]},
+            )
         except jwt.ExpiredSignatureError:
             raise NotAuthenticated("Token expired") from None
         except jwt.InvalidSignatureError:
@@ -1544,7 +1599,10 @@ CORRECT: list[tuple[str, str, str, dict[int, str]]] = [
         if len(parts) != 2 or parts[0].lower() != "bearer":
             raise NotAuthenticated("No token provided")
         try:
-            claims = jwt.decode(parts[1], SECRET, algorithms=["HS256"], options={"require": ["exp", "sub", "iat"]})
+            claims = jwt.decode(
+                parts[1], SECRET, algorithms=["HS256"], audience=AUDIENCE, issuer=ISSUER,
+                options={"require": ["exp", "sub", "iat"]},
+            )
         except jwt.InvalidTokenError as error:
             if isinstance(error, jwt.ExpiredSignatureError):
                 raise NotAuthenticated("Token expired") from None
@@ -1570,9 +1628,11 @@ CORRECT: list[tuple[str, str, str, dict[int, str]]] = [
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise NotAuthenticated("No token provided")
-        options = {"require": ["exp", "sub"], "verify_exp": True, "verify_signature": True}
+        options = {"require": ["exp", "sub", "iss", "aud"], "verify_exp": True, "verify_signature": True, "verify_aud": True}
         try:
-            claims = jwt.PyJWT().decode(token.strip(), SECRET, algorithms=["HS256"], options=options)
+            claims = jwt.PyJWT().decode(
+                token.strip(), SECRET, algorithms=["HS256"], options=options, audience=AUDIENCE, issuer=ISSUER
+            )
         except jwt.ExpiredSignatureError:
             raise NotAuthenticated("Token expired") from None
         except jwt.InvalidSignatureError:
