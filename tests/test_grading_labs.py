@@ -1,6 +1,7 @@
 """`authcourse grade` on the attack labs (issue 17): solved is what a fresh target, run by the grader's
 worker outside the sandbox, saw that run of the notebook do; nothing the notebook prints, returns or
-patches in its own kernel counts, and a solution of another lab opens another door."""
+patches in its own kernel counts, and a solution of another lab opens another door. The browser labs
+the same way, with the bank and the victim's Chromium in the worker."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import nbformat
 import pytest
 from conftest import require
 
+from authcourse.browserlab.browser import chromium_path
 from authcourse.cli import main
 from authcourse.grading.notebooks import identify_lab, labs
 
@@ -21,6 +23,7 @@ LAB1 = "11-Lab-JWT-1-Unverified-Signature.ipynb"
 LAB2 = "11-Lab-JWT-2-Alg-None.ipynb"
 LAB7 = "11-Lab-JWT-7-Key-Confusion.ipynb"
 BROWSER1 = "12-Lab-Browser-1-CSRF-SameSite-None.ipynb"
+BROWSER3 = "12-Lab-Browser-3-GET-Through-Lax.ipynb"
 
 # A blank lab whose notebook claims success every way it can, in its own kernel: prints the target's
 # "Solved" line, makes lab.check() and the verdict function say solved, and displays a forged status.
@@ -29,7 +32,8 @@ import authcourse.vulnerable.labs as labs_module
 solved = {"lab": "jwt-unverified", "door": "unverified", "solved": True, "attempts": 1, "why": None, "hardened": []}
 labs_module.vulnerable_lab_verdict = lambda url, lab_id, **kwargs: dict(solved)
 labs_module.VulnerableLabSession.status = lambda self: dict(solved)
-labs_module.VulnerableLabSession.check = lambda self: print("Solved: the `unverified` door served bob's admin page") or True
+said = "Solved: the `unverified` door served bob's admin page"
+labs_module.VulnerableLabSession.check = lambda self: print(said) or True
 lab.check()
 print("Solved: the `unverified` door served bob's admin page to your token (Forge a token).")
 """
@@ -41,7 +45,8 @@ os.environ.pop("AUTHCOURSE_LAB_URL", None)
 # Logging in as bob with his password is not the attack: the target issued that token itself.
 AS_BOB = """
 def attack(door: str) -> str:
-    return httpx.post(f"{door}/login", json={"email": "bob@example.com", "password": "builder"}, timeout=10).json()["token"]
+    bob = {"email": "bob@example.com", "password": "builder"}
+    return httpx.post(f"{door}/login", json=bob, timeout=10).json()["token"]
 """
 
 
@@ -76,7 +81,6 @@ def build_class(folder: Path) -> None:
     other.metadata["authcourse"]["lab"] = "jwt-unverified"
     save("wrong-lab", LAB1, other)
     save("renamed-lab", LAB1, notebook_of("solutions", LAB2))  # only renamed: it says it is lab 2
-    save("browser", BROWSER1, notebook_of("solutions", BROWSER1))
 
 
 def read_rows(path: Path) -> dict[tuple[str, str], dict[str, str]]:
@@ -109,7 +113,7 @@ def test_every_lab_notebook_is_known_to_the_grader_and_the_jwt_ones_are_graded()
         lab = identify_lab(notebook, path.name)
         assert lab is not None and lab.id == notebook.metadata["authcourse"]["lab"] and lab.notebook == path.name
         assert identify_lab(None, f"ada-{path.name}") == lab, "known by its file name alone"
-        assert lab.graded == path.name.startswith("11-"), "the JWT labs are graded, the browser labs are not (yet)"
+        assert lab.kind == ("jwt" if path.name.startswith("11-") else "browser")
     assert len(labs()) == 12
 
 
@@ -151,11 +155,6 @@ def test_a_solution_of_lab_2_handed_in_as_lab_1_does_not_solve_lab_1(graded_labs
     assert "the file is named for lab jwt-unverified, but the notebook is lab jwt-alg-none" in renamed["notes"]
 
 
-def test_a_browser_lab_is_reported_as_checked_in_its_notebook_only(graded_labs: dict[str, Any]) -> None:
-    item = row(graded_labs, "browser", "csrf-samesite-none")
-    assert (item["score"], item["max"]) == ("0", "0") and "browser labs are not graded" in item["notes"], item
-
-
 def test_without_the_sandbox_the_kernel_still_attacks_the_graders_target(tmp_path: Path) -> None:
     (tmp_path / "ada").mkdir()
     shutil.copy(ROOT / "solutions" / LAB1, tmp_path / "ada" / LAB1)
@@ -163,3 +162,82 @@ def test_without_the_sandbox_the_kernel_still_attacks_the_graders_target(tmp_pat
     assert main(["grade", str(tmp_path / "ada"), "--csv", str(out), "--quiet", "--no-sandbox"]) == 0
     (only,) = read_rows(out).values()
     assert only["score"] == only["max"] == "1" and "WITHOUT a sandbox" in only["notes"], only
+
+
+# The browser labs: the bank and alice's Chromium run in the grader's worker ---------------------------
+
+BROWSER_FAKE = """
+import authcourse.vulnerable.browserlabs as browserlabs
+solved = {"lab": "csrf-samesite-none", "hardened": False, "solved": True, "why": None, "attempts": [], "stolen": 0}
+browserlabs.VulnerableBrowserLabRemote.status = lambda self: dict(solved)
+browserlabs.VulnerableBrowserLabSession.status = lambda self: dict(solved)
+lab.check()
+print("Solved: the bank moved alice's money on her own session (Cross-site form against SameSite=None).")
+"""
+# The attacker logs in as alice herself (her password is no secret here) and transfers: not her browser's session.
+OWN_LOGIN = """
+def attack(lab) -> str:
+    import httpx
+    from authcourse.auth import SESSION_COOKIE
+    login = httpx.post(f"{lab.url}/login", json={"email": "alice@example.com", "password": "wonderland"})
+    cookie = {"Cookie": f"{SESSION_COOKIE}={login.cookies[SESSION_COOKIE]}"}
+    moved = httpx.post(f"{lab.url}/lab/attack/transfer", data={"to": "mallory", "amount": "1000"}, headers=cookie)
+    print(moved.status_code, moved.text)
+    return lab.evil + "/lab/attack/page/none"
+"""
+
+
+@pytest.fixture(scope="module")
+def graded_browser_labs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    require(shutil.which("bwrap"), "bwrap not installed (apt-get install bubblewrap)")
+    require(chromium_path(), "chromium not installed (apt-get install chromium, or set AUTHCOURSE_CHROMIUM)")
+    folder = tmp_path_factory.mktemp("browser-labs")
+    submissions = folder / "submissions"
+
+    def save(learner: str, name: str, notebook: nbformat.NotebookNode) -> None:
+        (submissions / learner).mkdir(parents=True, exist_ok=True)
+        nbformat.write(notebook, submissions / learner / name)
+
+    save("solved", BROWSER1, notebook_of("solutions", BROWSER1))
+    fake = notebook_of("exercises", BROWSER1)
+    fake.cells.append(nbformat.v4.new_code_cell(BROWSER_FAKE))
+    save("fake-solved", BROWSER1, fake)
+    other = notebook_of("solutions", BROWSER3)  # the GET-through-Lax solution, handed in as lab 1
+    other.metadata["authcourse"]["lab"] = "csrf-samesite-none"
+    save("wrong-lab", BROWSER1, other)
+    own = notebook_of("solutions", BROWSER1)
+    attack = next(cell for cell in own.cells if cell.cell_type == "code" and cell.source.startswith("def attack"))
+    attack.source = OWN_LOGIN
+    save("own-login", BROWSER1, own)
+    out = folder / "grades.csv"
+    assert main(["grade", str(submissions), "--csv", str(out), "--jobs", "2", "--timeout", "30", "--quiet"]) == 0
+    return {"rows": read_rows(out), "feedback": folder / "feedback"}
+
+
+@pytest.mark.browser
+def test_a_browser_lab_solution_is_solved_by_the_graders_bank_and_chromium(graded_browser_labs: dict[str, Any]) -> None:
+    item = row(graded_browser_labs, "solved", "csrf-samesite-none")
+    assert (item["score"], item["max"], item["notes"]) == ("1", "1", ""), item
+
+
+@pytest.mark.browser
+def test_a_blank_browser_lab_that_claims_success_in_its_kernel_is_not_solved(
+    graded_browser_labs: dict[str, Any],
+) -> None:
+    item = row(graded_browser_labs, "fake-solved", "csrf-samesite-none")
+    assert (item["score"], item["max"], item["failed"]) == ("0", "1", "solved"), item
+    assert "raised NotImplementedError" in item["notes"]
+    assert "the target says: the victim has visited nothing yet" in feedback(graded_browser_labs, "fake-solved")
+
+
+@pytest.mark.browser
+def test_another_browser_labs_solution_does_not_solve_this_one(graded_browser_labs: dict[str, Any]) -> None:
+    item = row(graded_browser_labs, "wrong-lab", "csrf-samesite-none")
+    assert (item["score"], item["failed"]) == ("0", "solved"), item
+    assert "this bank refuses a transfer on GET" in feedback(graded_browser_labs, "wrong-lab")
+
+
+@pytest.mark.browser
+def test_a_transfer_on_the_attackers_own_login_as_alice_is_not_solved(graded_browser_labs: dict[str, Any]) -> None:
+    item = row(graded_browser_labs, "own-login", "csrf-samesite-none")
+    assert (item["score"], item["failed"]) == ("0", "solved"), item

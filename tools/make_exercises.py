@@ -9,8 +9,8 @@ For every numbered notebook in solutions/:
 
 An attack lab (`metadata.authcourse.lab`, solutions/NN-Lab-*.ipynb) is stubbed the same way but has no
 check cell and no entry in reference.json: its target server records whether it was solved
-(src/authcourse/vulnerable/labs.py). src/authcourse/grading/labs.json lists the labs' notebooks, and
-which `authcourse grade` grades (the JWT labs; the browser labs are checked in their notebook only).
+(src/authcourse/vulnerable/labs.py, browserlabs.py). src/authcourse/grading/labs.json lists the labs'
+notebooks and their kind (jwt, browser), for `authcourse grade`.
 
     python tools/make_exercises.py           # write exercises/ and reference.json
     python tools/make_exercises.py --check   # change nothing; exit 1 if anything is out of sync
@@ -82,7 +82,7 @@ def generate(root: Path = ROOT) -> dict[Path, str]:
         lab_id = solution.metadata.get("authcourse", {}).get("lab")
         if lab_id:
             # An attack lab: the target server decides "solved" (authcourse.vulnerable.labs), no check cells.
-            labs[lab_id] = {"notebook": path.name, "graded": lab_id in VULNERABLE_JWT_LABS}
+            labs[lab_id] = {"notebook": path.name, "kind": "jwt" if lab_id in VULNERABLE_JWT_LABS else "browser"}
             files[path] = text(solution)
             files[root / "exercises" / path.name] = text(exercise_from(solution))
             continue

@@ -5,7 +5,7 @@ A check cell is a code cell whose first line is `# CHECK <id>: ...`; it also car
 `reference.json` (written by tools/make_exercises.py from solutions/) holds, per exercise, the
 notebook's name and its check cells' exact sources: what the grader puts back when a learner
 edited, deleted or duplicated one. `labs.json` (written by the same tool) names the attack labs'
-notebooks (`metadata.authcourse.lab`) and says which the grader grades (`grading/labs.py`).
+notebooks (`metadata.authcourse.lab`) and their kind, for the grader (`grading/labs.py`).
 """
 
 from __future__ import annotations
@@ -111,14 +111,14 @@ def identify_by_name(file_name: str) -> ReferenceExercise | None:
 class ReferenceLab:
     id: str
     notebook: str  # file name, e.g. 11-Lab-JWT-1-Unverified-Signature.ipynb
-    graded: bool  # False: checked in its own notebook only (the browser labs)
+    kind: str  # jwt (the JWT lab target) or browser (the bank and the victim's Chromium)
 
 
 @cache
 def labs() -> dict[str, ReferenceLab]:
     """Every attack lab's notebook name, by lab id."""
     raw = json.loads(resources.files(__package__).joinpath("labs.json").read_text(encoding="utf-8"))
-    return {lab_id: ReferenceLab(lab_id, item["notebook"], item["graded"]) for lab_id, item in raw.items()}
+    return {lab_id: ReferenceLab(lab_id, item["notebook"], item["kind"]) for lab_id, item in raw.items()}
 
 
 def identify_lab(notebook: Any, file_name: str) -> ReferenceLab | None:
