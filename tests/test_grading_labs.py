@@ -241,3 +241,25 @@ def test_another_browser_labs_solution_does_not_solve_this_one(graded_browser_la
 def test_a_transfer_on_the_attackers_own_login_as_alice_is_not_solved(graded_browser_labs: dict[str, Any]) -> None:
     item = row(graded_browser_labs, "own-login", "csrf-samesite-none")
     assert (item["score"], item["failed"]) == ("0", "solved"), item
+
+
+@pytest.mark.browser
+def test_the_graders_visit_route_answers_bad_input_with_a_json_4xx() -> None:
+    require(chromium_path(), "chromium not installed (apt-get install chromium, or set AUTHCOURSE_CHROMIUM)")
+    import httpx
+
+    from authcourse.vulnerable.browserlabs import VulnerableBrowserLabSession, vulnerable_add_grader_routes
+
+    session = VulnerableBrowserLabSession("csrf-samesite-none")
+    try:
+        url = vulnerable_add_grader_routes(session)
+        where = httpx.get(f"{url}/lab/attack/where", timeout=10).json()
+        assert where["lab"] == "csrf-samesite-none" and where["bank"].startswith("https://bank.test:")
+        for body in (b"not json", b"[]", b'{"link": "x"}', b'{"url": 5}', b'{"url": "javascript:alert(1)"}'):
+            response = httpx.post(f"{url}/lab/attack/visit", content=body, timeout=30)
+            assert response.status_code == 400 and "error" in response.json(), (body, response.text)
+        assert session.status()["visits"] == 0, "nothing bad reached the victim's browser"
+        page = httpx.post(f"{url}/lab/attack/visit", json={"url": where["evil"] + "/lab/other"}, timeout=30)
+        assert page.status_code == 200 and session.status()["visits"] == 1, page.text
+    finally:
+        session.stop()
