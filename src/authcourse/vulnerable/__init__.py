@@ -5,6 +5,8 @@
 - `fixation`: a session server whose login adopts a planted id (chapter 9)
 - `fence`: the loopback-only rule every one of these servers obeys
 - `wordlist`: secrets people actually pick, for the dictionary attack on HS256
+- `labs`, `browserlabs`: the attack labs' targets, which record whether a lab was solved
 
-Nothing else in the package imports this folder (tests/test_vulnerable.py keeps it so).
+Nothing else in the package imports this folder, except `authcourse serve --vulnerable` (cli.py) and the
+lab grader (grading/labs.py), each inside the one function that needs it (tests/test_vulnerable.py keeps it so).
 """
