@@ -113,6 +113,19 @@ def test_a_retired_key_s_token_is_refused_even_after_it_was_remembered(cache_siz
         service.decode_token(old)
 
 
+def test_a_key_published_first_verifies_nothing_new_until_promoted():
+    service = TokenService(b"", algorithm="RS256")
+    first = service.keys.signing_kid
+    second = service.keys.add_key(sign=False)
+    assert service.keys.kids == [first, second] and service.keys.signing_kid == first
+    assert header_of(service.create_access_token(1, "user"))["kid"] == first
+    service.keys.promote(second)
+    token = service.create_access_token(1, "user")
+    assert header_of(token)["kid"] == second and service.decode_token(token)["sub"] == "1"
+    with pytest.raises(ConfigurationError):
+        service.keys.promote("nope")
+
+
 def test_the_signing_key_cannot_be_retired_and_a_kid_cannot_be_used_twice():
     keys = KeySet("EdDSA")
     with pytest.raises(ConfigurationError, match="signing key cannot be retired"):

@@ -135,8 +135,12 @@ class KeySet:
         """The kids that verify, oldest first."""
         return list(self._private)
 
-    def add_key(self, key: PrivateKey | None = None, *, kid: str | None = None) -> str:
-        """Add `key` (a new one if None) and make it the signer; the keys already here still verify. Its kid."""
+    def add_key(self, key: PrivateKey | None = None, *, kid: str | None = None, sign: bool = True) -> str:
+        """Add `key` (a new one if None); the keys already here still verify. Its kid.
+
+        `sign=True` makes it the signer at once. `sign=False` only publishes it: verifiers that cache
+        the key set learn it before any token needs it, and `promote(kid)` makes it the signer later.
+        """
         key = key if key is not None else generate_private_key(self.algorithm)
         if not isinstance(key, KEY_TYPES[self.algorithm]):
             raise ConfigurationError(f"a {self.algorithm} key set takes {KEY_TYPES[self.algorithm].__name__}, "
@@ -150,8 +154,16 @@ class KeySet:
             self._private[kid] = key
             self._public[kid] = public
             self._jwks[kid] = {**public_jwk, "kid": kid, "alg": self.algorithm, "use": "sig"}
-            self.signing_kid = kid
+            if sign or self.signing_kid is None:
+                self.signing_kid = kid
         return kid
+
+    def promote(self, kid: str) -> None:
+        """Make a key already in the set the signer (after publishing it with `add_key(sign=False)`)."""
+        with self._lock:
+            if kid not in self._private:
+                raise ConfigurationError(f"no key with kid {kid!r} in the key set")
+            self.signing_kid = kid
 
     def retire(self, kid: str) -> None:
         """Remove a key: tokens it signed are refused from now on. The signing key cannot be retired."""
