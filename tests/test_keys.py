@@ -381,3 +381,26 @@ def test_serve_algorithm_reaches_the_worker_and_serves_the_key_set(monkeypatch):
     with pytest.raises(SystemExit):
         cli.build_parser().parse_args(["serve", "--algorithm", "none"])
     assert cli.main(["serve", "--mode", "session", "--algorithm", "RS256", "--port", "0"]) == 2
+
+
+def test_serve_algorithm_eddsa_over_real_http_publishes_keys_a_pyjwkclient_verifies_with():
+    from test_cli import start_cli
+
+    serving = start_cli("--mode", "token", "--algorithm", "EdDSA", "--bcrypt-rounds", str(ROUNDS), "--quiet")
+    try:
+        http = serving.http
+        published = http.get("/.well-known/jwks.json")
+        assert published.status_code == 200 and published.headers["cache-control"] == "public, max-age=300"
+        assert [(jwk["kty"], jwk["crv"], jwk["alg"]) for jwk in published.json()["keys"]] == [("OKP", "Ed25519", "EdDSA")]
+        token = login(http)
+        assert header_of(token)["alg"] == "EdDSA" and profile(http, token).status_code == 200
+        key = jwt.PyJWKClient(f"{serving.url}/.well-known/jwks.json").get_signing_key_from_jwt(token)
+        assert jwt.decode(token, key.key, algorithms=["EdDSA"], audience=AUDIENCE, issuer=ISSUER)["sub"] == "1"
+        code, out, err = serving.interrupt()
+        assert code == 0 and "Traceback" not in err, err
+        assert "EdDSA (public keys at /.well-known/jwks.json)" in out
+    finally:
+        if serving.process.poll() is None:
+            serving.process.kill()
+            serving.process.communicate()
+        serving.http.close()
