@@ -261,14 +261,16 @@ def test_an_rs256_server_refuses_key_confusion_alg_none_and_strangers_over_http(
     with httpx.Client(base_url=rs256.url, timeout=10) as http:
         token = login(http)
         jwk = http.get("/.well-known/jwks.json").json()["keys"][0]
-        pem = jwt.PyJWK(jwk).key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        public = jwt.PyJWK(jwk).key
+        pem = public.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
         claims = {**claims_of(token), "sub": "2", "role": "admin"}
         stranger = generate_private_key("RS256")
         attacks = {
             "key confusion": forge({"alg": "HS256", "typ": "JWT", "kid": jwk["kid"]}, claims,
                                    lambda data: hmac.digest(pem, data, hashlib.sha256)),
             "alg none": forge({"alg": "none", "typ": "JWT", "kid": jwk["kid"]}, claims),
-            "a stranger's key under our kid": jwt.encode(claims, stranger, algorithm="RS256", headers={"kid": jwk["kid"]}),
+            "a stranger's key under our kid": jwt.encode(claims, stranger, algorithm="RS256",
+                                                         headers={"kid": jwk["kid"]}),
             "a stranger's key under its kid": jwt.encode(claims, stranger, algorithm="RS256", headers={"kid": "x"}),
         }
         for name, forged in attacks.items():
@@ -391,7 +393,8 @@ def test_serve_algorithm_eddsa_over_real_http_publishes_keys_a_pyjwkclient_verif
         http = serving.http
         published = http.get("/.well-known/jwks.json")
         assert published.status_code == 200 and published.headers["cache-control"] == "public, max-age=300"
-        assert [(jwk["kty"], jwk["crv"], jwk["alg"]) for jwk in published.json()["keys"]] == [("OKP", "Ed25519", "EdDSA")]
+        keys = published.json()["keys"]
+        assert [(jwk["kty"], jwk["crv"], jwk["alg"]) for jwk in keys] == [("OKP", "Ed25519", "EdDSA")]
         token = login(http)
         assert header_of(token)["alg"] == "EdDSA" and profile(http, token).status_code == 200
         key = jwt.PyJWKClient(f"{serving.url}/.well-known/jwks.json").get_signing_key_from_jwt(token)

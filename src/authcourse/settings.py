@@ -51,7 +51,9 @@ class Settings:
         if self.algorithm not in ALGORITHMS:
             raise ConfigurationError(f"algorithm must be one of {', '.join(ALGORITHMS)}, not {self.algorithm!r}")
         if self.mode == "session" and self.algorithm != ALGORITHM:
-            raise ConfigurationError("the algorithm applies to the token modes; a session cookie is signed with the secret")
+            raise ConfigurationError(
+                "the algorithm applies to the token modes; a session cookie is signed with the secret"
+            )
         if not isinstance(self.store, Store) and not is_store_spec(self.store):
             raise ConfigurationError(f"unknown store {self.store!r}: {UNKNOWN}")
         if not 4 <= self.bcrypt_rounds <= 31:

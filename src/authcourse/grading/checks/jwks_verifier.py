@@ -58,7 +58,7 @@ class Issuer:
         return jwt.encode(claims or self.claims(), self.private[kid], algorithm="RS256", headers={"kid": kid})
 
     def verify(self, token: str, jwks: dict[str, Any] | None = None) -> dict[str, Any]:
-        """What the learner's verify_token did: {"accepted": True, "claims": ...} or {"accepted": False, "error": ...}."""
+        """What the learner's verify_token did: `{"accepted": True, "claims": ...}` or `{"accepted": False, ...}`."""
         return dict(self.remote.call("verify_token", token=token, jwks=jwks or self.jwks()))
 
 
