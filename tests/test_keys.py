@@ -139,6 +139,10 @@ def test_the_signing_key_cannot_be_retired_and_a_kid_cannot_be_used_twice():
 def test_a_key_of_another_kind_cannot_join_the_set_and_algorithms_are_checked():
     with pytest.raises((ConfigurationError, jwt.PyJWKError)):
         KeySet("RS256").add_key(generate_private_key("ES256"))
+    with pytest.raises(ConfigurationError, match="P-256"):
+        KeySet("ES256").add_key(ec.generate_private_key(ec.SECP384R1()))
+    with pytest.raises(ConfigurationError, match="1024 bits"):
+        KeySet("RS256").add_key(rsa.generate_private_key(public_exponent=65537, key_size=1024))
     with pytest.raises(ConfigurationError):
         KeySet("HS256")
     with pytest.raises(ConfigurationError):
@@ -407,3 +411,16 @@ def test_serve_algorithm_eddsa_over_real_http_publishes_keys_a_pyjwkclient_verif
             serving.process.kill()
             serving.process.communicate()
         serving.http.close()
+
+
+def test_refresh_tokens_renew_rs256_access_tokens_signed_by_the_current_key(make_server):
+    server = make_server("token", algorithm="RS256", refresh=True)
+    with httpx.Client(base_url=server.url, timeout=10) as http:
+        response = http.post("/login", json={"email": ALICE[0], "password": ALICE[1]})
+        assert response.status_code == 200, response.text
+        new_kid = server.app.state.tokens.keys.add_key()
+        renewed = http.post("/refresh", headers={"Cookie": f"refresh={response.cookies['refresh']}"})
+        assert renewed.status_code == 200, renewed.text
+        token = renewed.json()["token"]
+        assert header_of(token) == {"alg": "RS256", "kid": new_kid, "typ": "JWT"}
+        assert profile(http, token).status_code == 200

@@ -8,7 +8,8 @@ server can forget it before `exp`, unless it keeps some state after all:
 - a per-user version: every token carries `ver`; bumping the user's version refuses all of
   that user's tokens at once (and cannot refuse just one).
 
-The algorithm is pinned (`algorithms=["HS256"]`, never read from the token), and `exp`,
+The algorithm is pinned (`algorithms=["HS256"]`, or the one algorithm of the key set, never
+read from the token), and `exp`,
 `iat`, `sub`, `jti`, `iss` and `aud` are required (RFC 8725, sections 2.1, 3.1, 3.8, 3.9).
 Every token names who issued it (`iss`) and the one service it is for (`aud`), and only a
 token naming this service's issuer and audience is accepted: a sister service sharing the key
@@ -133,7 +134,8 @@ class KeySet:
     @property
     def kids(self) -> list[str]:
         """The kids that verify, oldest first."""
-        return list(self._private)
+        with self._lock:
+            return list(self._private)
 
     def add_key(self, key: PrivateKey | None = None, *, kid: str | None = None, sign: bool = True) -> str:
         """Add `key` (a new one if None); the keys already here still verify. Its kid.
@@ -145,6 +147,10 @@ class KeySet:
         if not isinstance(key, KEY_TYPES[self.algorithm]):
             raise ConfigurationError(f"a {self.algorithm} key set takes {KEY_TYPES[self.algorithm].__name__}, "
                                      f"not {type(key).__name__}")
+        if isinstance(key, ec.EllipticCurvePrivateKey) and not isinstance(key.curve, ec.SECP256R1):
+            raise ConfigurationError(f"ES256 signs with P-256 (RFC 7518 section 3.4), not {key.curve.name}")
+        if isinstance(key, rsa.RSAPrivateKey) and key.key_size < RSA_BITS:
+            raise ConfigurationError(f"an RSA key of {key.key_size} bits; RS256 needs at least {RSA_BITS}")
         public_jwk = get_default_algorithms()[self.algorithm].to_jwk(key.public_key(), as_dict=True)
         kid = kid or thumbprint(public_jwk)
         public = jwt.PyJWK({**public_jwk, "kid": kid}, algorithm=self.algorithm).key
@@ -191,7 +197,8 @@ class KeySet:
 
     def jwks(self) -> dict[str, list[dict[str, Any]]]:
         """The public JWK Set (RFC 7517 section 5): what `/.well-known/jwks.json` serves."""
-        return {"keys": [dict(jwk) for jwk in self._jwks.values()]}
+        with self._lock:  # a key added or retired meanwhile must not change the dict under this loop
+            return {"keys": [dict(jwk) for jwk in self._jwks.values()]}
 
 
 def denylist_key(jti: str) -> str:
