@@ -424,3 +424,15 @@ def test_refresh_tokens_renew_rs256_access_tokens_signed_by_the_current_key(make
         token = renewed.json()["token"]
         assert header_of(token) == {"alg": "RS256", "kid": new_kid, "typ": "JWT"}
         assert profile(http, token).status_code == 200
+
+
+@pytest.mark.parametrize("algorithm", ["ES256", "EdDSA"])
+@pytest.mark.parametrize("mode", ["token", "cookie-token"])
+def test_es256_and_eddsa_servers_answer_the_contract_s_core(shared_server, make_api, mode, algorithm):
+    api = make_api(shared_server(mode, algorithm=algorithm))
+    alice, bob = api.login("alice"), api.login("bob")
+    assert header_of(alice.value)["alg"] == algorithm
+    assert api.profile(alice).json()["user"]["email"] == ALICE[0]
+    assert_error(api.get("/api/admin", alice), 403, MESSAGES["forbidden"])
+    assert api.get("/api/admin", bob).status_code == 200
+    assert_error(api.profile(alice.with_value(alice.value[:-4] + "AAAA")), 401, INVALID)
