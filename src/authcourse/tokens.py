@@ -183,8 +183,10 @@ class KeySet:
             self.generation += 1
 
     def signing_key(self) -> tuple[str, PrivateKey]:
-        assert self.signing_kid is not None
-        return self.signing_kid, self._private[self.signing_kid]
+        """The signer's kid and private key (read together, so a rotation cannot split them)."""
+        with self._lock:
+            assert self.signing_kid is not None
+            return self.signing_kid, self._private[self.signing_kid]
 
     def public_key(self, kid: object) -> Any:
         """The public key named by a token's `kid`; `jwt.InvalidTokenError` for a missing or unknown one."""
