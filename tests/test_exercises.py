@@ -1844,6 +1844,206 @@ CORRECT: list[tuple[str, str, str, dict[int, str]]] = [
     ),
 ]
 
+# Exercise 13, jwks-verifier: each mistake a verifier of a key set can make.
+JWKS_FIND = """
+        kid = jwt.get_unverified_header(token).get("kid")
+        matching = [jwk for jwk in jwks["keys"] if jwk.get("kid") == kid]
+        if not matching:
+            raise jwt.InvalidTokenError("unknown kid")
+        key = jwt.PyJWK(matching[0]).key
+"""
+REQUIRE = 'options={"require": ["exp", "iat", "iss", "aud", "sub"]}'
+
+
+def jwks_answer(decode: str, find: str = JWKS_FIND) -> dict[int, str]:
+    return {0: textwrap.dedent(find) + textwrap.dedent(decode)}
+
+
+WRONG += [
+    (
+        "jwks-verifier",
+        "jwks-verifier",
+        "the algorithm read from the token's header",
+        jwks_answer(f"""
+        alg = jwt.get_unverified_header(token)["alg"]
+        return jwt.decode(token, key, algorithms=[alg], issuer=ISSUER, audience=AUDIENCE, {REQUIRE})
+        """),
+        "never take the algorithm from the token",
+    ),
+    (
+        "jwks-verifier",
+        "jwks-verifier",
+        "the algorithm read from the key set (the key's alg)",
+        jwks_answer(f"""
+        return jwt.decode(token, key, algorithms=[matching[0]["alg"]], issuer=ISSUER, audience=AUDIENCE, {REQUIRE})
+        """),
+        'pin algorithms=["RS256"]',
+    ),
+    (
+        "jwks-verifier",
+        "jwks-verifier",
+        "two algorithms allowed, RS256 and ES256",
+        jwks_answer(f"""
+        return jwt.decode(token, key, algorithms=["RS256", "ES256"], issuer=ISSUER, audience=AUDIENCE, {REQUIRE})
+        """),
+        'pin algorithms=["RS256"]',
+    ),
+    (
+        "jwks-verifier",
+        "jwks-verifier",
+        "no audience check",
+        jwks_answer("""
+        return jwt.decode(token, key, algorithms=["RS256"], issuer=ISSUER,
+                          options={"verify_aud": False, "require": ["exp", "iat", "iss", "sub"]})
+        """),
+        "check the audience",
+    ),
+    (
+        "jwks-verifier",
+        "jwks-verifier",
+        "accepting a retired kid: keys remembered from earlier calls",
+        jwks_answer(
+            f"""
+        return jwt.decode(token, key, algorithms=["RS256"], issuer=ISSUER, audience=AUDIENCE, {REQUIRE})
+        """,
+            """
+        seen = globals().setdefault("SEEN_KEYS", {})
+        for jwk in jwks["keys"]:
+            seen[jwk["kid"]] = jwk
+        kid = jwt.get_unverified_header(token).get("kid")
+        if kid not in seen:
+            raise jwt.InvalidTokenError("unknown kid")
+        key = jwt.PyJWK(seen[kid]).key
+        matching = [seen[kid]]
+        """,
+        ),
+        "never keys remembered from an earlier call",
+    ),
+    (
+        "jwks-verifier",
+        "jwks-verifier",
+        "ignoring exp",
+        jwks_answer("""
+        return jwt.decode(token, key, algorithms=["RS256"], issuer=ISSUER, audience=AUDIENCE,
+                          options={"verify_exp": False, "require": ["iat", "iss", "aud", "sub"]})
+        """),
+        "exp has passed",
+    ),
+    (
+        "jwks-verifier",
+        "jwks-verifier",
+        "exp checked when present, but not required",
+        jwks_answer("""
+        return jwt.decode(token, key, algorithms=["RS256"], issuer=ISSUER, audience=AUDIENCE)
+        """),
+        "require exp",
+    ),
+    (
+        "jwks-verifier",
+        "jwks-verifier",
+        "no issuer check",
+        jwks_answer("""
+        return jwt.decode(token, key, algorithms=["RS256"], audience=AUDIENCE,
+                          options={"require": ["exp", "iat", "aud", "sub"]})
+        """),
+        "check the issuer",
+    ),
+    (
+        "jwks-verifier",
+        "jwks-verifier",
+        "the first key of the set, whatever the kid",
+        jwks_answer(
+            f"""
+        return jwt.decode(token, key, algorithms=["RS256"], issuer=ISSUER, audience=AUDIENCE, {REQUIRE})
+        """,
+            """
+        key = jwt.PyJWK(jwks["keys"][0]).key
+        """,
+        ),
+        "pick the key whose kid the token names",
+    ),
+    (
+        "jwks-verifier",
+        "jwks-verifier",
+        "the signature not verified",
+        jwks_answer("""
+        return jwt.decode(token, key, algorithms=["RS256"], issuer=ISSUER, audience=AUDIENCE,
+                          options={"verify_signature": False})
+        """),
+        "verify the signature",
+    ),
+    (
+        "jwks-verifier",
+        "jwks-verifier",
+        "returning None to refuse, instead of raising",
+        jwks_answer(
+            f"""
+        try:
+            return jwt.decode(token, key, algorithms=["RS256"], issuer=ISSUER, audience=AUDIENCE, {REQUIRE})
+        except jwt.PyJWTError:
+            return None
+        """,
+            """
+        kid = jwt.get_unverified_header(token).get("kid")
+        matching = [jwk for jwk in jwks["keys"] if jwk.get("kid") == kid]
+        if not matching:
+            return None
+        key = jwt.PyJWK(matching[0]).key
+        """,
+        ),
+        "verify_token returned NoneType",
+    ),
+    (
+        "jwks-verifier",
+        "jwks-verifier",
+        "a KeyError for an unknown kid instead of a PyJWT error",
+        jwks_answer(
+            f"""
+        return jwt.decode(token, key, algorithms=["RS256"], issuer=ISSUER, audience=AUDIENCE, {REQUIRE})
+        """,
+            """
+        by_kid = {jwk["kid"]: jwk for jwk in jwks["keys"]}
+        key = jwt.PyJWK(by_kid[jwt.get_unverified_header(token)["kid"]]).key
+        """,
+        ),
+        "your code raised KeyError",
+    ),
+]
+
+CORRECT += [
+    (
+        "jwks-verifier",
+        "jwks-verifier",
+        "PyJWKSet and its lookup by kid",
+        {0: """
+        kid = jwt.get_unverified_header(token).get("kid")
+        try:
+            key = jwt.PyJWKSet.from_dict(jwks)[kid]
+        except KeyError:
+            raise jwt.InvalidTokenError("no key with that kid") from None
+        return jwt.decode(token, key.key, algorithms=["RS256"], audience=AUDIENCE, issuer=ISSUER,
+                          options={"require": ["exp", "iss", "aud"]})
+        """},
+    ),
+    (
+        "jwks-verifier",
+        "jwks-verifier",
+        "a loop over the keys, decode_complete, the claims returned from its payload",
+        {0: """
+        header = jwt.get_unverified_header(token)
+        if header.get("alg") != "RS256":
+            raise jwt.InvalidAlgorithmError("RS256 only")
+        for jwk in jwks["keys"]:
+            if jwk.get("kid") == header.get("kid") and jwk.get("kty") == "RSA":
+                found = jwt.api_jwt.decode_complete(token, jwt.PyJWK(jwk, algorithm="RS256").key,
+                                                    algorithms=["RS256"], issuer=ISSUER, audience=AUDIENCE,
+                                                    options={"require": ["exp"]})
+                return found["payload"]
+        raise jwt.InvalidTokenError("no RSA key with that kid")
+        """},
+    ),
+]
+
 
 @pytest.mark.parametrize(
     ("exercise_id", "check", "mistake", "answers", "said"), WRONG, ids=[f"{w[0]}: {w[2]}" for w in WRONG]

@@ -368,14 +368,17 @@ def test_the_lab_refuses_to_listen_outside_loopback():
 # The course's own server over HTTP refuses every attack ---------------------------------------------
 
 
+@pytest.mark.parametrize("algorithm", ["HS256", "RS256"])
 @pytest.mark.parametrize("name", ATTACKS)
-def test_the_hardened_course_server_refuses_every_attack(shared_server, lab_http, name):
-    server = shared_server("token")
+def test_the_hardened_course_server_refuses_every_attack(shared_server, lab_http, name, algorithm):
+    server = shared_server("token", algorithm=algorithm)
     with httpx.Client(base_url=server.url, timeout=10) as http:
+        # The best public key an attacker can find: the server's own, where it publishes one (RS256).
+        jwks = http.get("/.well-known/jwks.json").json() if algorithm == "RS256" else None
         forged = make_attack(
             name,
             token=alice_token(http, "/login"),
-            jwks=lab_http.get("/.well-known/jwks.json").json(),  # the best public key an attacker can find
+            jwks=jwks or lab_http.get("/.well-known/jwks.json").json(),
             upload=uploader(lab_http),
             sister_token=alice_token(lab_http, "/reports/login"),
         )

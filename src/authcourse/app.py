@@ -37,6 +37,7 @@ from .verified import CACHE_SIZE
 
 OFF = {"tracing": False, "metrics": False, "logs": False, "operation_spans": False}
 DOC_PATHS = ("/openapi.json", "/docs", "/docs/oauth2-redirect")
+JWKS_CACHE_CONTROL = "public, max-age=300"  # seconds a verifier may keep the key set
 MAX_BODY_BYTES = 16 * 1024  # a login is under 1 KB; anything larger is refused unread
 
 
@@ -89,7 +90,9 @@ def build_auth(settings: Settings, store: Store, users: UserDirectory, secret: b
             cache_size=cache_size,
         )
         return SessionAuth(sessions, users, secure=settings.secure_cookies)
-    tokens = TokenService(secret, store, lifetime=settings.token_lifetime, cache_size=cache_size)
+    tokens = TokenService(
+        secret, store, lifetime=settings.token_lifetime, cache_size=cache_size, algorithm=settings.algorithm
+    )
     if settings.refresh:
         refresh_tokens = RefreshTokens(store, secret, lifetime=settings.refresh_lifetime)
         strategy = RefreshingBearerAuth if settings.mode == "token" else RefreshingCookieTokenAuth
@@ -148,6 +151,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> FastAPI:
     store = open_store(settings.store)
     users = UserDirectory(settings.bcrypt_rounds)
     auth = build_auth(settings, store, users, load_secret(settings.secret))
+    tokens = getattr(auth, "tokens", None)  # the TokenService of the token modes (its key set: chapter 13)
     if settings.hooks is not None:
         auth = settings.hooks.around(auth)  # learner code in front of the built-in strategy (hooks.py)
 
@@ -163,6 +167,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> FastAPI:
     app.state.store = store
     app.state.users = users
     app.state.auth = auth
+    app.state.tokens = tokens
     add_error_handlers(app)
 
     # A real Redis answers over the network. Where the store blocks, the request's store calls
@@ -185,6 +190,15 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> FastAPI:
     @app.get("/health")
     async def health() -> JSONResponse:
         return JSONResponse({"status": "ok"})
+
+    if tokens is not None and tokens.keys is not None:
+        keys = tokens.keys
+
+        @app.get("/.well-known/jwks.json")
+        async def jwks() -> JSONResponse:
+            # Public keys only. Verifiers may keep them 5 minutes (PyJWKClient's default lifespan):
+            # so a retired key dies everywhere at most 5 minutes after it leaves this list.
+            return JSONResponse(keys.jwks(), headers={"Cache-Control": JWKS_CACHE_CONTROL})
 
     @app.post("/login", openapi_extra=LOGIN_BODY)
     async def login(credentials: Annotated[Credentials, Depends(read_credentials)], request: Request) -> JSONResponse:

@@ -11,6 +11,7 @@ from . import (
     bearer_token,
     cookie_attributes,
     denylist_logout,
+    jwks_verifier,
     logout_everywhere,
     refresh_tokens,
     require_session,
@@ -32,6 +33,7 @@ EXERCISES: dict[str, Exercise] = {
         session_fixation.LOGIN,
         session_fixation.REGENERATE,
         refresh_tokens.EXERCISE,
+        jwks_verifier.EXERCISE,
     )
 }
 
