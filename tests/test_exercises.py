@@ -80,9 +80,9 @@ WRONG: list[tuple[str, str, str, dict[int, str], str]] = [
         {
             0: """
         import json
-        from authcourse.sessions import Session
+        from authcourse.sessions import Session, session_key
         session_id = (request.cookies.get("sid") or "").rpartition(".")[0]
-        raw = auth.sessions.store.get("session:" + session_id)
+        raw = auth.sessions.store.get(session_key(session_id))
         if raw is None:
             raise NotAuthenticated()
         data = json.loads(raw)
@@ -661,9 +661,9 @@ WRONG += [
         {
             0: """
         import json
-        from authcourse.sessions import Session
+        from authcourse.sessions import Session, session_key
         session_id = auth.sessions.unsign(request.cookies.get("sid") or "")
-        raw = auth.sessions.store.get("session:" + session_id) if session_id else None
+        raw = auth.sessions.store.get(session_key(session_id)) if session_id else None
         if raw is None:
             raise NotAuthenticated()
         data = json.loads(raw)
@@ -730,7 +730,7 @@ WRONG += [
         if session is None:
             raise NotAuthenticated()
         fresh = {"user_id": session.user_id, "role": session.role, "created_at": time.time(), "last_seen": time.time()}
-        auth.sessions.store.set("session:" + session.id, json.dumps(fresh), ttl=1800)
+        auth.sessions.store.set(auth.sessions.key_of(session.id), json.dumps(fresh), ttl=1800)
         return Principal(auth.users.get(session.user_id), session=session)
      """
         },
@@ -795,7 +795,7 @@ WRONG += [
         "deleting the store entry under the signed cookie value",
         {
             0: """
-        auth.sessions.store.delete("session:" + auth.sessions.sign(principal.session.id))
+        auth.sessions.store.delete(auth.sessions.key_of(auth.sessions.sign(principal.session.id)))
         return respond({"message": "Logged out"}, auth.cookie.expired())
      """
         },
@@ -1358,7 +1358,7 @@ WRONG += [
             auth.sessions.destroy_session(previous)
         session_id = secrets.token_urlsafe(32)
         record = {"user_id": user.id, "role": user.role, "created_at": time.time(), "last_seen": time.time()}
-        auth.sessions.store.set("session:" + session_id, json.dumps(record), ttl=1800)
+        auth.sessions.store.set(auth.sessions.key_of(session_id), json.dumps(record), ttl=1800)
         return respond({"message": "Logged in"}, replace(auth.cookie, value=auth.sessions.sign(session_id)))
      """
         },
