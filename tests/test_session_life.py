@@ -302,6 +302,21 @@ def test_a_dump_of_the_store_lets_nobody_in_even_with_the_secret(make_server, ma
     assert tried > 10
 
 
+def test_in_the_old_design_a_dump_and_the_secret_log_the_attacker_in(make_server, make_api):
+    """The contrast the hashes answer: a store keyed by the plain id, dumped, signed with the secret."""
+    from authcourse.vulnerable.plainids import VulnerablePlainIdServer
+
+    server = VulnerablePlainIdServer(secret=SECRET, bcrypt_rounds=4, store="memory").start()
+    try:
+        api = make_api(server)
+        api.login("alice")
+        stolen = [key.partition(":")[2] for key in server.store.keys("session:*")]
+        forged = SessionManager(MemoryStore(), load_secret(SECRET)).sign(stolen[0])
+        assert api.get("/api/profile", headers={"Cookie": f"sid={forged}"}).json()["user"]["email"] == ALICE[0]
+    finally:
+        server.stop()
+
+
 # Bad input: a clear 4xx, never a 500 ------------------------------------------------------------------
 
 BAD_BODIES = [
