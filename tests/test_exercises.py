@@ -1473,6 +1473,160 @@ WRONG += [
     ),
 ]
 
+# Exercise 14, the password change (ASVS V7.4.3): each mistake a learner plausibly makes.
+WRONG += [
+    (
+        "password-change",
+        "password-change",
+        "answering OK and ending nothing",
+        {0: 'return respond({"message": "Password changed"})'},
+        "end every session of the user",
+    ),
+    (
+        "password-change",
+        "password-change",
+        "ending every session, the caller's too, and giving none back",
+        {
+            0: """
+        auth.sessions.destroy_all_for_user(principal.user.id)
+        return respond({"message": "Password changed"}, auth.cookie.expired())
+     """
+        },
+        "give the caller a new session",
+    ),
+    (
+        "password-change",
+        "password-change",
+        "ending the others by handle and keeping the caller's id",
+        {
+            0: """
+        from authcourse.sessions import handle_of
+        mine = handle_of(auth.sessions.stored_form(principal.session.id))
+        for info in auth.sessions.list_sessions(principal.user.id):
+            if info.handle != mine:
+                auth.sessions.destroy_by_handle(principal.user.id, info.handle)
+        return respond({"message": "Password changed"})
+     """
+        },
+        "the old id must end",
+    ),
+    (
+        "password-change",
+        "password-change",
+        "moving the caller to a new id and leaving the other sessions",
+        {
+            0: """
+        session = auth.sessions.regenerate_session(principal.session)
+        return respond({"message": "Password changed"}, replace(auth.cookie, value=auth.sessions.sign(session.id)))
+     """
+        },
+        "end every session of the user",
+    ),
+    (
+        "password-change",
+        "password-change",
+        "the new session's id in the cookie, unsigned",
+        {
+            0: """
+        auth.sessions.destroy_all_for_user(principal.user.id)
+        session = auth.sessions.create_session(principal.user.id, principal.user.role)
+        return respond({"message": "Password changed"}, replace(auth.cookie, value=session.id))
+     """
+        },
+        "sign the new session's id",
+    ),
+    (
+        "password-change",
+        "password-change",
+        "ending the sessions of every user",
+        {
+            0: """
+        for user in auth.users:
+            auth.sessions.destroy_all_for_user(user.id)
+        session = auth.sessions.create_session(principal.user.id, principal.user.role)
+        return respond({"message": "Password changed"}, replace(auth.cookie, value=auth.sessions.sign(session.id)))
+     """
+        },
+        "principal.user only",
+    ),
+    (
+        "password-change",
+        "password-change",
+        "the built-in logout everywhere, which logs the caller out too",
+        {0: "return auth.logout_all(principal)"},
+        "give the caller a new session",
+    ),
+    (
+        "password-change",
+        "password-change",
+        "the new session made first, then everything ended (the new one too)",
+        {
+            0: """
+        session = auth.sessions.create_session(principal.user.id, principal.user.role)
+        auth.sessions.destroy_all_for_user(principal.user.id)
+        return respond({"message": "Password changed"}, replace(auth.cookie, value=auth.sessions.sign(session.id)))
+     """
+        },
+        "sign the new session's id",
+    ),
+    (
+        "password-change",
+        "password-change",
+        "deleting the user's list of sessions instead of the sessions",
+        {
+            0: """
+        from authcourse.sessions import user_sessions_key
+        auth.sessions.store.delete(user_sessions_key(principal.user.id))
+        session = auth.sessions.regenerate_session(principal.session)
+        return respond({"message": "Password changed"}, replace(auth.cookie, value=auth.sessions.sign(session.id)))
+     """
+        },
+        "end every session of the user",
+    ),
+    (
+        "password-change",
+        "password-change",
+        "the caller's old cookie sent back after ending everything",
+        {
+            0: """
+        auth.sessions.destroy_all_for_user(principal.user.id)
+        auth.sessions.create_session(principal.user.id, principal.user.role, device=principal.session.device)
+        cookie = replace(auth.cookie, value=auth.sessions.sign(principal.session.id))
+        return respond({"message": "Password changed"}, cookie)
+     """
+        },
+        "sign the new session's id",
+    ),
+    (
+        "password-change",
+        "password-change",
+        "the device forgotten",
+        {
+            0: """
+        auth.sessions.destroy_all_for_user(principal.user.id)
+        session = auth.sessions.create_session(principal.user.id, principal.user.role)
+        return respond({"message": "Password changed"}, replace(auth.cookie, value=auth.sessions.sign(session.id)))
+     """
+        },
+        "device=principal.session.device",
+    ),
+    (
+        "password-change",
+        "password-change",
+        "a cookie written by hand, without HttpOnly",
+        {
+            0: """
+        from authcourse.cookies import Cookie
+        auth.sessions.destroy_all_for_user(principal.user.id)
+        session = auth.sessions.create_session(principal.user.id, principal.user.role, device=principal.session.device)
+        cookie = Cookie("sid", auth.sessions.sign(session.id), http_only=False, same_site="Lax")
+        return respond({"message": "Password changed"}, cookie)
+     """
+        },
+        "start from auth.cookie",
+    ),
+]
+
 # Correct answers written differently from the reference: each must get full marks, hidden cases included.
 CORRECT: list[tuple[str, str, str, dict[int, str]]] = [
     (
@@ -1784,6 +1938,36 @@ CORRECT: list[tuple[str, str, str, dict[int, str]]] = [
     ),
 ]
 
+
+CORRECT += [
+    (
+        "password-change",
+        "password-change",
+        "the built-in login after ending every session",
+        {
+            0: """
+        auth.sessions.destroy_all_for_user(principal.user.id)
+        return auth.login(principal.user, request)
+     """
+        },
+    ),
+    (
+        "password-change",
+        "password-change",
+        "regenerate the caller, then end the others by handle",
+        {
+            0: """
+        from authcourse.sessions import handle_of
+        session = auth.sessions.regenerate_session(principal.session)
+        mine = handle_of(auth.sessions.stored_form(session.id))
+        for info in auth.sessions.list_sessions(principal.user.id):
+            if info.handle != mine:
+                auth.sessions.destroy_by_handle(principal.user.id, info.handle)
+        return respond({"message": "Password changed"}, replace(auth.cookie, value=auth.sessions.sign(session.id)))
+     """
+        },
+    ),
+]
 
 @pytest.mark.parametrize(
     ("exercise_id", "check", "mistake", "answers", "said"), WRONG, ids=[f"{w[0]}: {w[2]}" for w in WRONG]

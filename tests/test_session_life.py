@@ -372,6 +372,16 @@ def test_bad_account_bodies_get_a_clear_4xx(make_server, make_api, path, body):
     assert response.json()["error"], response.text
 
 
+@pytest.mark.parametrize(
+    "api_key", ["", "ak_", "ak_" + "A" * 43, "ak_" + "A" * 44, "Bearer x", "ak_" + "é" * 43, "ak_" + "A" * 5000]
+)
+def test_a_garbage_api_key_is_a_401(make_server, make_api, api_key):
+    server = make_server("session", store="memory")
+    api = make_api(server)
+    response = api.get("/api/profile", headers={"X-API-Key": api_key.encode()})
+    assert_error(response, 401, "Invalid API key")
+
+
 @pytest.mark.parametrize(("method", "path"), [("POST", "/account/password"), ("GET", "/sessions"),
                                               ("DELETE", "/sessions/" + "A" * 22), ("POST", "/account/api-keys")])
 def test_the_new_routes_need_a_login(make_server, make_api, method, path):

@@ -12,6 +12,7 @@ from . import (
     cookie_attributes,
     denylist_logout,
     logout_everywhere,
+    password_change,
     refresh_tokens,
     require_session,
     session_fixation,
@@ -32,6 +33,7 @@ EXERCISES: dict[str, Exercise] = {
         session_fixation.LOGIN,
         session_fixation.REGENERATE,
         refresh_tokens.EXERCISE,
+        password_change.EXERCISE,
     )
 }
 
