@@ -130,7 +130,11 @@ def test_a_wrong_password_at_re_authentication_costs_one_bcrypt_check_like_login
 
     calls: list[str] = []
     real = users_module.verify_password
-    monkeypatch.setattr(users_module, "verify_password", lambda password, hashed: calls.append(hashed) or real(password, hashed))
+    def counted(password: str, hashed: str) -> bool:
+        calls.append(hashed)
+        return real(password, hashed)
+
+    monkeypatch.setattr(users_module, "verify_password", counted)
     server = make_server("session", store="memory")
     api = make_api(server)
     alice = api.login("alice")
@@ -341,7 +345,8 @@ def test_a_malformed_password_change_gets_a_clear_4xx(make_server, make_api, bod
 
 
 @pytest.mark.parametrize(
-    "handle", ["garbage", "A" * 22, "%00", "x" * 5000, "..%2F..%2Flogin", "é" * 22, "_KDh3Rx7RtRib-qKRHaaC!"]
+    "handle",
+    ["garbage", "A" * 22, "A" * 22 + "%0A", "%00", "x" * 5000, "..%2F..%2Flogin", "é" * 22, "_KDh3Rx7RtRib-qKRHaaC!"],
 )
 def test_a_garbage_session_handle_is_404(make_server, make_api, handle):
     server = make_server("session", store="memory")
@@ -357,6 +362,7 @@ def test_a_garbage_session_handle_is_404(make_server, make_api, handle):
     ("path", "body"),
     [
         ("/account/email", {"current_password": ALICE[1], "new_email": "not an email"}),
+        ("/account/email", {"current_password": ALICE[1], "new_email": "alice@new.example\n"}),
         ("/account/email", {"current_password": ALICE[1], "new_email": ["a@b.c"]}),
         ("/account/email", {"current_password": ALICE[1]}),
         ("/account/api-keys", {"current_password": ALICE[1], "name": ""}),

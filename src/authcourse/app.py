@@ -328,10 +328,12 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> FastAPI:
         return await store.run(auth.password_changed, principal, request)
 
     @app.post("/account/email")
-    async def change_email(principal: Authenticated, body: Annotated[EmailChange, Depends(email_change_body)]) -> Response:
+    async def change_email(
+        principal: Authenticated, body: Annotated[EmailChange, Depends(email_change_body)]
+    ) -> Response:
         """ASVS V7.5.1: the email recovers the account, so changing it needs the password again."""
         await reauthenticate(principal, body.current_password)
-        if not EMAIL.match(body.new_email):
+        if not EMAIL.fullmatch(body.new_email):
             raise BadRequest("new_email must be an email address")
         try:
             user = users.set_email(principal.user.id, body.new_email)
@@ -358,7 +360,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> FastAPI:
     ) -> Response:
         """ASVS V7.5.2: having authenticated again, the user ends one of their own sessions."""
         await reauthenticate(principal, body.current_password)
-        if not HANDLE.match(handle):
+        if not HANDLE.fullmatch(handle):
             raise NotFound("No such session")
         return await store.run(auth.end_session, principal, handle)
 

@@ -16,7 +16,7 @@ and receives that built-in strategy as its last argument, `auth`, to use its par
 | `logout(principal, auth)` | `POST /logout` | the response |
 | `logout_all(principal, auth)` | `POST /logout-all` | the response |
 | `refresh(request, auth)` | `POST /refresh` (servers started with `refresh=True`) | the response |
-| `password_changed(principal, request, auth)` | `POST /account/password`, once the current password checked out and the new one is set | the response |
+| `password_changed(principal, request, auth)` | `POST /account/password`, the password changed | the response |
 
 A hook that raises anything but a `RequestError` makes that request fail with 500, and the
 exception is kept in `server.app.state.auth.errors` (the exercises' checks report it in one line).

@@ -217,7 +217,7 @@ class ApiKeys:
 
     def user_of(self, api_key: str) -> int | None:
         """The id of the user the key belongs to, or None for anything else (never an exception)."""
-        if len(api_key) > 100 or not _API_KEY_SHAPE.match(api_key):
+        if len(api_key) > 100 or not _API_KEY_SHAPE.fullmatch(api_key):
             return None
         raw = self.store.get(api_key_key(self.stored_form(api_key)))
         try:
