@@ -395,3 +395,12 @@ def test_the_new_routes_need_a_login(make_server, make_api, method, path):
     api = make_api(server)
     response = api.request(method, path, json={"current_password": ALICE[1], "new_password": NEW})
     assert_error(response, 401, "Not authenticated")
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "192.168.1.10", "example.com"])
+def test_the_plain_id_server_refuses_to_listen_outside_loopback(host):
+    from authcourse.errors import ConfigurationError
+    from authcourse.vulnerable.plainids import VulnerablePlainIdServer
+
+    with pytest.raises(ConfigurationError, match="loopback"):
+        VulnerablePlainIdServer(host=host)
