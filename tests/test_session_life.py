@@ -74,8 +74,9 @@ def test_after_a_password_change_only_the_new_password_logs_in(make_server, make
     assert api.post_login(ALICE[0], NEW).status_code == 200
 
 
-def test_a_password_change_ends_every_refresh_family_and_every_access_token_with_versions(make_server, make_api):
-    server = make_server("token", revocation="version", refresh=True, store="memory")
+@pytest.mark.parametrize("mode", ["token", "cookie-token"])
+def test_a_password_change_ends_every_refresh_family_and_every_access_token_with_versions(make_server, make_api, mode):
+    server = make_server(mode, revocation="version", refresh=True, store="memory")
     api = make_api(server)
     logins = [api.post_login(*ALICE) for _ in range(2)]
     laptop, phone = (api.credential_from(response) for response in logins)
