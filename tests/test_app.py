@@ -39,7 +39,7 @@ from authcourse import (
     open_store,
 )
 from authcourse.realservers.process import free_port
-from authcourse.sessions import session_key, user_sessions_key
+from authcourse.sessions import session_key, stored_id, user_sessions_key
 from authcourse.tokens import AUDIENCE, ISSUER, denylist_key, token_version_key
 
 
@@ -212,7 +212,7 @@ def test_session_login_stores_the_session_server_side(make_api, session_server):
     credential = api.login("alice")
     session_id = credential.value.rpartition(".")[0]
     assert session_server.store.get(session_key(session_id)) is not None
-    assert session_server.store.members(user_sessions_key(1)) == {session_id}
+    assert session_server.store.members(user_sessions_key(1)) == {stored_id(session_id)}
 
 
 def test_session_logout_deletes_the_session_and_clears_the_cookie(make_api, session_server):

@@ -80,9 +80,9 @@ WRONG: list[tuple[str, str, str, dict[int, str], str]] = [
         {
             0: """
         import json
-        from authcourse.sessions import Session
+        from authcourse.sessions import Session, session_key
         session_id = (request.cookies.get("sid") or "").rpartition(".")[0]
-        raw = auth.sessions.store.get("session:" + session_id)
+        raw = auth.sessions.store.get(session_key(session_id))
         if raw is None:
             raise NotAuthenticated()
         data = json.loads(raw)
@@ -699,9 +699,9 @@ WRONG += [
         {
             0: """
         import json
-        from authcourse.sessions import Session
+        from authcourse.sessions import Session, session_key
         session_id = auth.sessions.unsign(request.cookies.get("sid") or "")
-        raw = auth.sessions.store.get("session:" + session_id) if session_id else None
+        raw = auth.sessions.store.get(session_key(session_id)) if session_id else None
         if raw is None:
             raise NotAuthenticated()
         data = json.loads(raw)
@@ -768,7 +768,7 @@ WRONG += [
         if session is None:
             raise NotAuthenticated()
         fresh = {"user_id": session.user_id, "role": session.role, "created_at": time.time(), "last_seen": time.time()}
-        auth.sessions.store.set("session:" + session.id, json.dumps(fresh), ttl=1800)
+        auth.sessions.store.set(auth.sessions.key_of(session.id), json.dumps(fresh), ttl=1800)
         return Principal(auth.users.get(session.user_id), session=session)
      """
         },
@@ -833,7 +833,7 @@ WRONG += [
         "deleting the store entry under the signed cookie value",
         {
             0: """
-        auth.sessions.store.delete("session:" + auth.sessions.sign(principal.session.id))
+        auth.sessions.store.delete(auth.sessions.key_of(auth.sessions.sign(principal.session.id)))
         return respond({"message": "Logged out"}, auth.cookie.expired())
      """
         },
@@ -1413,7 +1413,7 @@ WRONG += [
             auth.sessions.destroy_session(previous)
         session_id = secrets.token_urlsafe(32)
         record = {"user_id": user.id, "role": user.role, "created_at": time.time(), "last_seen": time.time()}
-        auth.sessions.store.set("session:" + session_id, json.dumps(record), ttl=1800)
+        auth.sessions.store.set(auth.sessions.key_of(session_id), json.dumps(record), ttl=1800)
         return respond({"message": "Logged in"}, replace(auth.cookie, value=auth.sessions.sign(session_id)))
      """
         },
@@ -1525,6 +1525,160 @@ WRONG += [
      """
         },
         "grow forever",
+    ),
+]
+
+# Exercise 14, the password change (ASVS V7.4.3): each mistake a learner plausibly makes.
+WRONG += [
+    (
+        "password-change",
+        "password-change",
+        "answering OK and ending nothing",
+        {0: 'return respond({"message": "Password changed"})'},
+        "end every session of the user",
+    ),
+    (
+        "password-change",
+        "password-change",
+        "ending every session, the caller's too, and giving none back",
+        {
+            0: """
+        auth.sessions.destroy_all_for_user(principal.user.id)
+        return respond({"message": "Password changed"}, auth.cookie.expired())
+     """
+        },
+        "give the caller a new session",
+    ),
+    (
+        "password-change",
+        "password-change",
+        "ending the others by handle and keeping the caller's id",
+        {
+            0: """
+        from authcourse.sessions import handle_of
+        mine = handle_of(auth.sessions.stored_form(principal.session.id))
+        for info in auth.sessions.list_sessions(principal.user.id):
+            if info.handle != mine:
+                auth.sessions.destroy_by_handle(principal.user.id, info.handle)
+        return respond({"message": "Password changed"})
+     """
+        },
+        "the old id must end",
+    ),
+    (
+        "password-change",
+        "password-change",
+        "moving the caller to a new id and leaving the other sessions",
+        {
+            0: """
+        session = auth.sessions.regenerate_session(principal.session)
+        return respond({"message": "Password changed"}, replace(auth.cookie, value=auth.sessions.sign(session.id)))
+     """
+        },
+        "end every session of the user",
+    ),
+    (
+        "password-change",
+        "password-change",
+        "the new session's id in the cookie, unsigned",
+        {
+            0: """
+        auth.sessions.destroy_all_for_user(principal.user.id)
+        session = auth.sessions.create_session(principal.user.id, principal.user.role)
+        return respond({"message": "Password changed"}, replace(auth.cookie, value=session.id))
+     """
+        },
+        "sign the new session's id",
+    ),
+    (
+        "password-change",
+        "password-change",
+        "ending the sessions of every user",
+        {
+            0: """
+        for user in auth.users:
+            auth.sessions.destroy_all_for_user(user.id)
+        session = auth.sessions.create_session(principal.user.id, principal.user.role)
+        return respond({"message": "Password changed"}, replace(auth.cookie, value=auth.sessions.sign(session.id)))
+     """
+        },
+        "principal.user only",
+    ),
+    (
+        "password-change",
+        "password-change",
+        "the built-in logout everywhere, which logs the caller out too",
+        {0: "return auth.logout_all(principal)"},
+        "give the caller a new session",
+    ),
+    (
+        "password-change",
+        "password-change",
+        "the new session made first, then everything ended (the new one too)",
+        {
+            0: """
+        session = auth.sessions.create_session(principal.user.id, principal.user.role)
+        auth.sessions.destroy_all_for_user(principal.user.id)
+        return respond({"message": "Password changed"}, replace(auth.cookie, value=auth.sessions.sign(session.id)))
+     """
+        },
+        "sign the new session's id",
+    ),
+    (
+        "password-change",
+        "password-change",
+        "deleting the user's list of sessions instead of the sessions",
+        {
+            0: """
+        from authcourse.sessions import user_sessions_key
+        auth.sessions.store.delete(user_sessions_key(principal.user.id))
+        session = auth.sessions.regenerate_session(principal.session)
+        return respond({"message": "Password changed"}, replace(auth.cookie, value=auth.sessions.sign(session.id)))
+     """
+        },
+        "end every session of the user",
+    ),
+    (
+        "password-change",
+        "password-change",
+        "the caller's old cookie sent back after ending everything",
+        {
+            0: """
+        auth.sessions.destroy_all_for_user(principal.user.id)
+        auth.sessions.create_session(principal.user.id, principal.user.role, device=principal.session.device)
+        cookie = replace(auth.cookie, value=auth.sessions.sign(principal.session.id))
+        return respond({"message": "Password changed"}, cookie)
+     """
+        },
+        "sign the new session's id",
+    ),
+    (
+        "password-change",
+        "password-change",
+        "the device forgotten",
+        {
+            0: """
+        auth.sessions.destroy_all_for_user(principal.user.id)
+        session = auth.sessions.create_session(principal.user.id, principal.user.role)
+        return respond({"message": "Password changed"}, replace(auth.cookie, value=auth.sessions.sign(session.id)))
+     """
+        },
+        "device=principal.session.device",
+    ),
+    (
+        "password-change",
+        "password-change",
+        "a cookie written by hand, without HttpOnly",
+        {
+            0: """
+        from authcourse.cookies import Cookie
+        auth.sessions.destroy_all_for_user(principal.user.id)
+        session = auth.sessions.create_session(principal.user.id, principal.user.role, device=principal.session.device)
+        cookie = Cookie("sid", auth.sessions.sign(session.id), http_only=False, same_site="Lax")
+        return respond({"message": "Password changed"}, cookie)
+     """
+        },
+        "start from auth.cookie",
     ),
 ]
 
@@ -2044,6 +2198,36 @@ CORRECT += [
     ),
 ]
 
+
+CORRECT += [
+    (
+        "password-change",
+        "password-change",
+        "the built-in login after ending every session",
+        {
+            0: """
+        auth.sessions.destroy_all_for_user(principal.user.id)
+        return auth.login(principal.user, request)
+     """
+        },
+    ),
+    (
+        "password-change",
+        "password-change",
+        "regenerate the caller, then end the others by handle",
+        {
+            0: """
+        from authcourse.sessions import handle_of
+        session = auth.sessions.regenerate_session(principal.session)
+        mine = handle_of(auth.sessions.stored_form(session.id))
+        for info in auth.sessions.list_sessions(principal.user.id):
+            if info.handle != mine:
+                auth.sessions.destroy_by_handle(principal.user.id, info.handle)
+        return respond({"message": "Password changed"}, replace(auth.cookie, value=auth.sessions.sign(session.id)))
+     """
+        },
+    ),
+]
 
 @pytest.mark.parametrize(
     ("exercise_id", "check", "mistake", "answers", "said"), WRONG, ids=[f"{w[0]}: {w[2]}" for w in WRONG]

@@ -36,6 +36,7 @@ import base64
 import hashlib
 import json
 import os
+import re
 import secrets
 import threading
 from typing import Any, Literal, Union, get_args
@@ -331,3 +332,57 @@ class TokenService:
 
     def is_current_version(self, claims: dict[str, Any]) -> bool:
         return claims.get("ver") == self.current_version(claims["sub"])
+
+
+# API keys: opaque, long-lived, for programs rather than people ----------------------------
+
+API_KEY_PREFIX = "ak_"
+API_KEY_BYTES = 32  # 256 bits
+_API_KEY_SHAPE = re.compile(r"^ak_[A-Za-z0-9_-]{43}$")
+
+
+def api_key_key(stored: str) -> str:
+    return f"api-key:{stored}"
+
+
+def user_api_keys_key(user_id: int | str) -> str:
+    return f"user-api-keys:{user_id}"
+
+
+class ApiKeys:
+    """API keys in a store, kept as SHA-256 hashes only: the key is shown once, when it is made.
+
+    A fast hash is right here, as for session ids: the key is 256 random bits, not a password
+    someone chose, so there is nothing to guess and no reason for bcrypt's cost.
+    """
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    @staticmethod
+    def stored_form(api_key: str) -> str:
+        digest = hashlib.sha256(api_key.encode("utf-8")).digest()
+        return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+    def create_key(self, user_id: int, name: str) -> str:
+        """A new key for the user; the return value is the only time the key exists in clear."""
+        api_key = API_KEY_PREFIX + secrets.token_urlsafe(API_KEY_BYTES)
+        stored = self.stored_form(api_key)
+        record = {"user_id": user_id, "name": name, "created_at": now()}
+        self.store.set(api_key_key(stored), json.dumps(record))
+        self.store.add_member(user_api_keys_key(user_id), stored)
+        return api_key
+
+    def user_of(self, api_key: str) -> int | None:
+        """The id of the user the key belongs to, or None for anything else (never an exception)."""
+        if len(api_key) > 100 or not _API_KEY_SHAPE.fullmatch(api_key):
+            return None
+        raw = self.store.get(api_key_key(self.stored_form(api_key)))
+        try:
+            user_id = json.loads(raw)["user_id"] if raw is not None else None
+        except (ValueError, TypeError, KeyError):
+            return None
+        return user_id if type(user_id) is int else None
+
+    def count(self, user_id: int) -> int:
+        return len(self.store.members(user_api_keys_key(user_id)))

@@ -13,6 +13,7 @@ from . import (
     denylist_logout,
     jwks_verifier,
     logout_everywhere,
+    password_change,
     refresh_tokens,
     require_session,
     session_fixation,
@@ -34,6 +35,7 @@ EXERCISES: dict[str, Exercise] = {
         session_fixation.REGENERATE,
         refresh_tokens.EXERCISE,
         jwks_verifier.EXERCISE,
+        password_change.EXERCISE,
     )
 }
 
