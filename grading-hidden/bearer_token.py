@@ -71,3 +71,11 @@ def query_string(server: Any) -> None:
     token = login(server).json()["token"]
     expect_status(request(server, "GET", "/api/profile", params={"token": token, "access_token": token}), 401, MISSING,
                   why="tokens in URLs end up in logs and Referer headers (RFC 6750 5.3)")
+
+
+@EXERCISE.case(f"a token with no aud, or from another issuer: 401 {INVALID}", hidden=True)
+def no_audience(server: Any) -> None:
+    expect_status(profile(server, f"Bearer {signed(server, claims(aud=None))}"), 401, INVALID,
+                  why='require aud and iss: options={"require": [..., "iss", "aud"]}')
+    expect_status(profile(server, f"Bearer {signed(server, claims(iss='sister-service'))}"), 401, INVALID,
+                  why="pass issuer=ISSUER")

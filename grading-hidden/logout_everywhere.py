@@ -10,12 +10,16 @@ import jwt
 
 from authcourse.grading.checks.logout_everywhere import EXERCISE, everywhere, profile, token_of
 from authcourse.grading.checks.support import BOB, expect_status
+from authcourse.tokens import AUDIENCE, ISSUER
 
 
 def forged(server: Any, **claims: Any) -> str:
     """A token signed with the server's own secret, with the claims given (a token of another version of the app)."""
     now = int(time.time())
-    payload = {"sub": "1", "role": "user", "iat": now, "exp": now + 3600, "jti": secrets.token_urlsafe(8)} | claims
+    payload = {
+        "sub": "1", "role": "user", "iat": now, "exp": now + 3600, "jti": secrets.token_urlsafe(8),
+        "iss": ISSUER, "aud": AUDIENCE,
+    } | claims
     return jwt.encode({k: v for k, v in payload.items() if v is not None}, server.secret, algorithm="HS256")
 
 

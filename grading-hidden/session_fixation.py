@@ -7,7 +7,7 @@ from typing import Any
 from authcourse.grading.checks.session_fixation import LOGIN, REGENERATE, load, moved, profile
 from authcourse.grading.checks.support import ALICE, BOB, cookie_value, expect_status, login, request
 from authcourse.grading.runtime import expect
-from authcourse.sessions import user_sessions_key
+from authcourse.sessions import stored_id, user_sessions_key
 
 
 @LOGIN.case("the new session is listed for the user (log out everywhere ends it)", hidden=True)
@@ -40,7 +40,7 @@ def victim_identity(server: Any) -> None:
 def index(manager: Any) -> None:
     old, new = moved(manager)
     members = manager.sessions.store.members(user_sessions_key(2))
-    expect(new.id in members and old.id not in members, "log out everywhere would miss the new session")
+    expect(stored_id(new.id) in members and stored_id(old.id) not in members, "log out everywhere would miss the new session")
 
 
 @REGENERATE.case("regenerating the new session again kills the first new id too", hidden=True)

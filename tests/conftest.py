@@ -49,6 +49,8 @@ CONFIGS = [
     ("cookie-token", "version"),
 ]
 TOKEN_MODES = ["token", "cookie-token"]
+# The token modes again, signed with RS256 and a key set instead of the HS256 secret (chapter 13).
+KEY_SET_CONFIGS = [(mode, revocation, "RS256") for mode, revocation in CONFIGS if mode != "session"]
 STORES = [
     "memory",
     "fakeredis",

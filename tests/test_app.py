@@ -15,6 +15,7 @@ from conftest import (
     ALICE,
     BOB,
     CONFIGS,
+    KEY_SET_CONFIGS,
     MESSAGES,
     ROUNDS,
     SECRET,
@@ -38,12 +39,13 @@ from authcourse import (
     open_store,
 )
 from authcourse.realservers.process import free_port
-from authcourse.sessions import session_key, user_sessions_key
+from authcourse.sessions import session_key, stored_id, user_sessions_key
 from authcourse.tokens import AUDIENCE, ISSUER, denylist_key, token_version_key
 
 
-@pytest.fixture(params=CONFIGS, ids=config_id)
-def config(request: pytest.FixtureRequest) -> tuple[str, str]:
+@pytest.fixture(params=CONFIGS + KEY_SET_CONFIGS, ids=config_id)
+def config(request: pytest.FixtureRequest) -> tuple[str, ...]:
+    """(mode, revocation) signed with HS256, or (mode, revocation, algorithm) with a key set."""
     return request.param
 
 
@@ -54,8 +56,8 @@ def store(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 def server(shared_server, config, store) -> CourseServer:
-    mode, revocation = config
-    return shared_server(mode, revocation=revocation, store=store)
+    mode, revocation, *algorithm = config
+    return shared_server(mode, revocation=revocation, store=store, **({"algorithm": algorithm[0]} if algorithm else {}))
 
 
 @pytest.fixture
@@ -86,7 +88,7 @@ def test_health_answers_ok_without_authentication(api):
 
 
 def test_login_hands_out_the_mode_s_credential(api, config):
-    mode, _ = config
+    mode = config[0]
     response = api.post_login(*ALICE)
     assert response.status_code == 200, response.text
     body = response.json()
@@ -107,6 +109,11 @@ def test_login_hands_out_the_mode_s_credential(api, config):
         assert token.http_only and token.same_site == "Strict" and token.path == "/"
         assert token.value.count(".") == 2
         assert token.value not in response.text, "cookie-token mode keeps the JWT out of the body"
+    if mode != "session":
+        issued = body["token"] if mode == "token" else cookies["token"].value
+        header = jwt.get_unverified_header(issued)
+        assert header["alg"] == (config[2] if len(config) > 2 else "HS256"), header
+        assert ("kid" in header) == (len(config) > 2), header
 
 
 def test_profile_shows_the_logged_in_user(api):
@@ -117,7 +124,7 @@ def test_profile_shows_the_logged_in_user(api):
 
 
 def test_profile_without_credentials_is_refused_with_the_mode_s_message(api, config):
-    mode, _ = config
+    mode = config[0]
     response = api.profile(None)
     assert_error(response, 401, missing_message(mode))
     assert_bearer_challenge(response, mode)
@@ -175,7 +182,7 @@ def test_a_fresh_login_after_logout_works(api):
 
 def test_a_fresh_login_after_logout_all_works(api, config):
     credential = api.login("alice")
-    if config in [("session", "none"), ("token", "version"), ("cookie-token", "version")]:
+    if config[:2] in [("session", "none"), ("token", "version"), ("cookie-token", "version")]:
         assert api.post("/logout-all", credential).status_code == 200
     fresh = api.login("alice")
     assert api.profile(fresh).status_code == 200
@@ -205,7 +212,7 @@ def test_session_login_stores_the_session_server_side(make_api, session_server):
     credential = api.login("alice")
     session_id = credential.value.rpartition(".")[0]
     assert session_server.store.get(session_key(session_id)) is not None
-    assert session_server.store.members(user_sessions_key(1)) == {session_id}
+    assert session_server.store.members(user_sessions_key(1)) == {stored_id(session_id)}
 
 
 def test_session_logout_deletes_the_session_and_clears_the_cookie(make_api, session_server):

@@ -17,6 +17,9 @@ from conftest import ALICE, BOB, MESSAGES, assert_error
 # Every (mode, revocation) shape of the server: each reads credentials a different way.
 SHAPES = [("session", "none"), ("token", "blacklist"), ("token", "version"), ("cookie-token", "blacklist")]
 CREDENTIAL_ROUTES = [("GET", "/api/profile"), ("GET", "/api/admin"), ("POST", "/logout"), ("POST", "/logout-all")]
+# Chapter 14's routes get the same garbage (the sweep only: each answers 401 before reading a body).
+CREDENTIAL_ROUTES += [("POST", "/account/password"), ("POST", "/account/email"), ("POST", "/account/api-keys"),
+                      ("GET", "/sessions"), ("DELETE", "/sessions/AAAAAAAAAAAAAAAAAAAAAA")]
 JSON = {"Content-Type": "application/json"}
 
 
@@ -148,7 +151,8 @@ def credential_cases(routes: list[tuple[str, str]] = CREDENTIAL_ROUTES) -> dict[
 
 OTHER_CASES = {
     f"{method} {path}": (method, path, {})
-    for path in ("/", "/login", "/logout", "/logout-all", "/api/profile", "/api/admin", "/health", "/docs", "/nope")
+    for path in ("/", "/login", "/logout", "/logout-all", "/api/profile", "/api/admin", "/health", "/docs", "/nope",
+                 "/account/password", "/sessions", "/sessions/x")
     for method in ("GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 }
 

@@ -80,9 +80,9 @@ WRONG: list[tuple[str, str, str, dict[int, str], str]] = [
         {
             0: """
         import json
-        from authcourse.sessions import Session
+        from authcourse.sessions import Session, session_key
         session_id = (request.cookies.get("sid") or "").rpartition(".")[0]
-        raw = auth.sessions.store.get("session:" + session_id)
+        raw = auth.sessions.store.get(session_key(session_id))
         if raw is None:
             raise NotAuthenticated()
         data = json.loads(raw)
@@ -191,7 +191,10 @@ WRONG: list[tuple[str, str, str, dict[int, str], str]] = [
             raise NotAuthenticated("No token provided")
         try:
             algorithm = jwt.get_unverified_header(token)["alg"]
-            claims = jwt.decode(token, SECRET, algorithms=[algorithm], options={"require": ["exp", "sub"]})
+            claims = jwt.decode(
+                token, SECRET, algorithms=[algorithm], audience=AUDIENCE, issuer=ISSUER,
+                options={"require": ["exp", "sub"]},
+            )
         except jwt.ExpiredSignatureError:
             raise NotAuthenticated("Token expired") from None
         except jwt.InvalidSignatureError:
@@ -215,7 +218,10 @@ WRONG: list[tuple[str, str, str, dict[int, str], str]] = [
         if not token:
             raise NotAuthenticated("No token provided")
         try:
-            claims = jwt.decode(token, SECRET, algorithms=["HS256"], options={"require": ["exp", "sub"]})
+            claims = jwt.decode(
+                token, SECRET, algorithms=["HS256"], audience=AUDIENCE, issuer=ISSUER,
+                options={"require": ["exp", "sub"]},
+            )
         except jwt.InvalidTokenError:
             raise NotAuthenticated("Invalid token") from None
         return Principal(auth.users.get(int(claims["sub"])), claims=claims)
@@ -233,7 +239,10 @@ WRONG: list[tuple[str, str, str, dict[int, str], str]] = [
         if not token:
             raise NotAuthenticated("No token provided")
         try:
-            claims = jwt.decode(token, SECRET, algorithms=["HS256"], options={"require": ["exp", "sub"]})
+            claims = jwt.decode(
+                token, SECRET, algorithms=["HS256"], audience=AUDIENCE, issuer=ISSUER,
+                options={"require": ["exp", "sub"]},
+            )
         except jwt.ExpiredSignatureError:
             raise NotAuthenticated("Token expired") from None
         except jwt.DecodeError:
@@ -255,7 +264,7 @@ WRONG: list[tuple[str, str, str, dict[int, str], str]] = [
         if not token:
             raise NotAuthenticated("No token provided")
         try:
-            claims = jwt.decode(token, SECRET, algorithms=["HS256"])
+            claims = jwt.decode(token, SECRET, algorithms=["HS256"], audience=AUDIENCE, issuer=ISSUER)
         except jwt.ExpiredSignatureError:
             raise NotAuthenticated("Token expired") from None
         except jwt.InvalidSignatureError:
@@ -271,6 +280,35 @@ WRONG: list[tuple[str, str, str, dict[int, str], str]] = [
      """
         },
         "require exp",
+    ),
+    (
+        "bearer-token",
+        "bearer-token",
+        "not checking the audience (a sister service's token gets in)",
+        {
+            0: """
+        token = request.headers.get("authorization", "").partition(" ")[2]
+        if not token:
+            raise NotAuthenticated("No token provided")
+        try:
+            claims = jwt.decode(
+                token, SECRET, algorithms=["HS256"], options={"require": ["exp", "sub"], "verify_aud": False},
+            )
+        except jwt.ExpiredSignatureError:
+            raise NotAuthenticated("Token expired") from None
+        except jwt.InvalidSignatureError:
+            raise NotAuthenticated("Invalid token") from None
+        except jwt.DecodeError:
+            raise NotAuthenticated("Malformed token") from None
+        except jwt.InvalidTokenError:
+            raise NotAuthenticated("Invalid token") from None
+        user = auth.users.get(int(claims["sub"]))
+        if user is None:
+            raise NotAuthenticated("Invalid token")
+        return Principal(user, claims=claims)
+     """
+        },
+        "pass audience= and issuer=",
     ),
     (
         "denylist-logout",
@@ -661,9 +699,9 @@ WRONG += [
         {
             0: """
         import json
-        from authcourse.sessions import Session
+        from authcourse.sessions import Session, session_key
         session_id = auth.sessions.unsign(request.cookies.get("sid") or "")
-        raw = auth.sessions.store.get("session:" + session_id) if session_id else None
+        raw = auth.sessions.store.get(session_key(session_id)) if session_id else None
         if raw is None:
             raise NotAuthenticated()
         data = json.loads(raw)
@@ -730,7 +768,7 @@ WRONG += [
         if session is None:
             raise NotAuthenticated()
         fresh = {"user_id": session.user_id, "role": session.role, "created_at": time.time(), "last_seen": time.time()}
-        auth.sessions.store.set("session:" + session.id, json.dumps(fresh), ttl=1800)
+        auth.sessions.store.set(auth.sessions.key_of(session.id), json.dumps(fresh), ttl=1800)
         return Principal(auth.users.get(session.user_id), session=session)
      """
         },
@@ -795,7 +833,7 @@ WRONG += [
         "deleting the store entry under the signed cookie value",
         {
             0: """
-        auth.sessions.store.delete("session:" + auth.sessions.sign(principal.session.id))
+        auth.sessions.store.delete(auth.sessions.key_of(auth.sessions.sign(principal.session.id)))
         return respond({"message": "Logged out"}, auth.cookie.expired())
      """
         },
@@ -838,7 +876,10 @@ WRONG += [
         if not token:
             raise NotAuthenticated("No token provided")
         try:
-            claims = jwt.decode(token, SECRET, algorithms=["HS256"], options={"require": ["exp", "sub"]})
+            claims = jwt.decode(
+                token, SECRET, algorithms=["HS256"], audience=AUDIENCE, issuer=ISSUER,
+                options={"require": ["exp", "sub"]},
+            )
         except jwt.ExpiredSignatureError:
             raise NotAuthenticated("Token expired") from None
         except jwt.InvalidSignatureError:
@@ -865,7 +906,9 @@ WRONG += [
         if not token:
             raise NotAuthenticated("No token provided")
         try:
-            claims = jwt.decode(token, SECRET, algorithms=["HS256"], options={"require": ["exp"]})
+            claims = jwt.decode(
+                token, SECRET, algorithms=["HS256"], audience=AUDIENCE, issuer=ISSUER, options={"require": ["exp"]},
+            )
         except jwt.ExpiredSignatureError:
             raise NotAuthenticated("Token expired") from None
         except jwt.InvalidSignatureError:
@@ -889,7 +932,10 @@ WRONG += [
         if not token:
             raise NotAuthenticated("No token provided")
         try:
-            claims = jwt.decode(token, SECRET, algorithms=["HS256"], options={"require": ["exp", "sub"]})
+            claims = jwt.decode(
+                token, SECRET, algorithms=["HS256"], audience=AUDIENCE, issuer=ISSUER,
+                options={"require": ["exp", "sub"]},
+            )
         except jwt.ExpiredSignatureError:
             raise NotAuthenticated("Token expired") from None
         except jwt.InvalidSignatureError:
@@ -916,7 +962,10 @@ WRONG += [
         if not token:
             raise NotAuthenticated("No token provided")
         try:
-            claims = jwt.decode(token, SECRET, algorithms=["HS256"], options={"require": ["exp", "sub"]}, leeway=3600)
+            claims = jwt.decode(
+                token, SECRET, algorithms=["HS256"], audience=AUDIENCE, issuer=ISSUER,
+                options={"require": ["exp", "sub"]}, leeway=3600,
+            )
         except jwt.ExpiredSignatureError:
             raise NotAuthenticated("Token expired") from None
         except jwt.InvalidSignatureError:
@@ -943,7 +992,10 @@ WRONG += [
         if not token:
             raise NotAuthenticated("No token provided")
         try:
-            claims = jwt.decode(token, SECRET, algorithms=["HS256"], options={"require": ["exp", "sub"]})
+            claims = jwt.decode(
+                token, SECRET, algorithms=["HS256"], audience=AUDIENCE, issuer=ISSUER,
+                options={"require": ["exp", "sub"]},
+            )
         except jwt.ExpiredSignatureError:
             raise NotAuthenticated("Token expired") from None
         return Principal(auth.users.get(int(claims["sub"])), claims=claims)
@@ -961,7 +1013,10 @@ WRONG += [
         if not token:
             raise NotAuthenticated("No token provided")
         try:
-            claims = jwt.decode(token, SECRET, algorithms=["HS256", "none"], options={"require": ["exp", "sub"]})
+            claims = jwt.decode(
+                token, SECRET, algorithms=["HS256", "none"], audience=AUDIENCE, issuer=ISSUER,
+                options={"require": ["exp", "sub"]},
+            )
         except jwt.ExpiredSignatureError:
             raise NotAuthenticated("Token expired") from None
         except jwt.InvalidSignatureError:
@@ -1358,7 +1413,7 @@ WRONG += [
             auth.sessions.destroy_session(previous)
         session_id = secrets.token_urlsafe(32)
         record = {"user_id": user.id, "role": user.role, "created_at": time.time(), "last_seen": time.time()}
-        auth.sessions.store.set("session:" + session_id, json.dumps(record), ttl=1800)
+        auth.sessions.store.set(auth.sessions.key_of(session_id), json.dumps(record), ttl=1800)
         return respond({"message": "Logged in"}, replace(auth.cookie, value=auth.sessions.sign(session_id)))
      """
         },
@@ -1473,6 +1528,160 @@ WRONG += [
     ),
 ]
 
+# Exercise 14, the password change (ASVS V7.4.3): each mistake a learner plausibly makes.
+WRONG += [
+    (
+        "password-change",
+        "password-change",
+        "answering OK and ending nothing",
+        {0: 'return respond({"message": "Password changed"})'},
+        "end every session of the user",
+    ),
+    (
+        "password-change",
+        "password-change",
+        "ending every session, the caller's too, and giving none back",
+        {
+            0: """
+        auth.sessions.destroy_all_for_user(principal.user.id)
+        return respond({"message": "Password changed"}, auth.cookie.expired())
+     """
+        },
+        "give the caller a new session",
+    ),
+    (
+        "password-change",
+        "password-change",
+        "ending the others by handle and keeping the caller's id",
+        {
+            0: """
+        from authcourse.sessions import handle_of
+        mine = handle_of(auth.sessions.stored_form(principal.session.id))
+        for info in auth.sessions.list_sessions(principal.user.id):
+            if info.handle != mine:
+                auth.sessions.destroy_by_handle(principal.user.id, info.handle)
+        return respond({"message": "Password changed"})
+     """
+        },
+        "the old id must end",
+    ),
+    (
+        "password-change",
+        "password-change",
+        "moving the caller to a new id and leaving the other sessions",
+        {
+            0: """
+        session = auth.sessions.regenerate_session(principal.session)
+        return respond({"message": "Password changed"}, replace(auth.cookie, value=auth.sessions.sign(session.id)))
+     """
+        },
+        "end every session of the user",
+    ),
+    (
+        "password-change",
+        "password-change",
+        "the new session's id in the cookie, unsigned",
+        {
+            0: """
+        auth.sessions.destroy_all_for_user(principal.user.id)
+        session = auth.sessions.create_session(principal.user.id, principal.user.role)
+        return respond({"message": "Password changed"}, replace(auth.cookie, value=session.id))
+     """
+        },
+        "sign the new session's id",
+    ),
+    (
+        "password-change",
+        "password-change",
+        "ending the sessions of every user",
+        {
+            0: """
+        for user in auth.users:
+            auth.sessions.destroy_all_for_user(user.id)
+        session = auth.sessions.create_session(principal.user.id, principal.user.role)
+        return respond({"message": "Password changed"}, replace(auth.cookie, value=auth.sessions.sign(session.id)))
+     """
+        },
+        "principal.user only",
+    ),
+    (
+        "password-change",
+        "password-change",
+        "the built-in logout everywhere, which logs the caller out too",
+        {0: "return auth.logout_all(principal)"},
+        "give the caller a new session",
+    ),
+    (
+        "password-change",
+        "password-change",
+        "the new session made first, then everything ended (the new one too)",
+        {
+            0: """
+        session = auth.sessions.create_session(principal.user.id, principal.user.role)
+        auth.sessions.destroy_all_for_user(principal.user.id)
+        return respond({"message": "Password changed"}, replace(auth.cookie, value=auth.sessions.sign(session.id)))
+     """
+        },
+        "sign the new session's id",
+    ),
+    (
+        "password-change",
+        "password-change",
+        "deleting the user's list of sessions instead of the sessions",
+        {
+            0: """
+        from authcourse.sessions import user_sessions_key
+        auth.sessions.store.delete(user_sessions_key(principal.user.id))
+        session = auth.sessions.regenerate_session(principal.session)
+        return respond({"message": "Password changed"}, replace(auth.cookie, value=auth.sessions.sign(session.id)))
+     """
+        },
+        "end every session of the user",
+    ),
+    (
+        "password-change",
+        "password-change",
+        "the caller's old cookie sent back after ending everything",
+        {
+            0: """
+        auth.sessions.destroy_all_for_user(principal.user.id)
+        auth.sessions.create_session(principal.user.id, principal.user.role, device=principal.session.device)
+        cookie = replace(auth.cookie, value=auth.sessions.sign(principal.session.id))
+        return respond({"message": "Password changed"}, cookie)
+     """
+        },
+        "sign the new session's id",
+    ),
+    (
+        "password-change",
+        "password-change",
+        "the device forgotten",
+        {
+            0: """
+        auth.sessions.destroy_all_for_user(principal.user.id)
+        session = auth.sessions.create_session(principal.user.id, principal.user.role)
+        return respond({"message": "Password changed"}, replace(auth.cookie, value=auth.sessions.sign(session.id)))
+     """
+        },
+        "device=principal.session.device",
+    ),
+    (
+        "password-change",
+        "password-change",
+        "a cookie written by hand, without HttpOnly",
+        {
+            0: """
+        from authcourse.cookies import Cookie
+        auth.sessions.destroy_all_for_user(principal.user.id)
+        session = auth.sessions.create_session(principal.user.id, principal.user.role, device=principal.session.device)
+        cookie = Cookie("sid", auth.sessions.sign(session.id), http_only=False, same_site="Lax")
+        return respond({"message": "Password changed"}, cookie)
+     """
+        },
+        "start from auth.cookie",
+    ),
+]
+
 # Correct answers written differently from the reference: each must get full marks, hidden cases included.
 CORRECT: list[tuple[str, str, str, dict[int, str]]] = [
     (
@@ -1544,7 +1753,10 @@ CORRECT: list[tuple[str, str, str, dict[int, str]]] = [
         if len(parts) != 2 or parts[0].lower() != "bearer":
             raise NotAuthenticated("No token provided")
         try:
-            claims = jwt.decode(parts[1], SECRET, algorithms=["HS256"], options={"require": ["exp", "sub", "iat"]})
+            claims = jwt.decode(
+                parts[1], SECRET, algorithms=["HS256"], audience=AUDIENCE, issuer=ISSUER,
+                options={"require": ["exp", "sub", "iat"]},
+            )
         except jwt.InvalidTokenError as error:
             if isinstance(error, jwt.ExpiredSignatureError):
                 raise NotAuthenticated("Token expired") from None
@@ -1570,9 +1782,11 @@ CORRECT: list[tuple[str, str, str, dict[int, str]]] = [
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise NotAuthenticated("No token provided")
-        options = {"require": ["exp", "sub"], "verify_exp": True, "verify_signature": True}
+        options = {"require": ["exp", "sub", "iss", "aud"], "verify_exp": True, "verify_signature": True, "verify_aud": True}
         try:
-            claims = jwt.PyJWT().decode(token.strip(), SECRET, algorithms=["HS256"], options=options)
+            claims = jwt.PyJWT().decode(
+                token.strip(), SECRET, algorithms=["HS256"], options=options, audience=AUDIENCE, issuer=ISSUER
+            )
         except jwt.ExpiredSignatureError:
             raise NotAuthenticated("Token expired") from None
         except jwt.InvalidSignatureError:
@@ -1899,6 +2113,238 @@ CORRECT += [
         return auth.login(user, request)
         """),
     ]
+]
+
+
+# Exercise 13, jwks-verifier: each mistake a verifier of a key set can make.
+JWKS_FIND = """
+        kid = jwt.get_unverified_header(token).get("kid")
+        matching = [jwk for jwk in jwks["keys"] if jwk.get("kid") == kid]
+        if not matching:
+            raise jwt.InvalidTokenError("unknown kid")
+        key = jwt.PyJWK(matching[0]).key
+"""
+REQUIRE = 'options={"require": ["exp", "iat", "iss", "aud", "sub"]}'
+
+
+def jwks_answer(decode: str, find: str = JWKS_FIND) -> dict[int, str]:
+    return {0: textwrap.dedent(find) + textwrap.dedent(decode)}
+
+
+WRONG += [
+    (
+        "jwks-verifier",
+        "jwks-verifier",
+        "the algorithm read from the token's header",
+        jwks_answer(f"""
+        alg = jwt.get_unverified_header(token)["alg"]
+        return jwt.decode(token, key, algorithms=[alg], issuer=ISSUER, audience=AUDIENCE, {REQUIRE})
+        """),
+        "never take the algorithm from the token",
+    ),
+    (
+        "jwks-verifier",
+        "jwks-verifier",
+        "the algorithm read from the key set (the key's alg)",
+        jwks_answer(f"""
+        return jwt.decode(token, key, algorithms=[matching[0]["alg"]], issuer=ISSUER, audience=AUDIENCE, {REQUIRE})
+        """),
+        'pin algorithms=["RS256"]',
+    ),
+    (
+        "jwks-verifier",
+        "jwks-verifier",
+        "two algorithms allowed, RS256 and ES256",
+        jwks_answer(f"""
+        return jwt.decode(token, key, algorithms=["RS256", "ES256"], issuer=ISSUER, audience=AUDIENCE, {REQUIRE})
+        """),
+        'pin algorithms=["RS256"]',
+    ),
+    (
+        "jwks-verifier",
+        "jwks-verifier",
+        "no audience check",
+        jwks_answer("""
+        return jwt.decode(token, key, algorithms=["RS256"], issuer=ISSUER,
+                          options={"verify_aud": False, "require": ["exp", "iat", "iss", "sub"]})
+        """),
+        "check the audience",
+    ),
+    (
+        "jwks-verifier",
+        "jwks-verifier",
+        "accepting a retired kid: keys remembered from earlier calls",
+        jwks_answer(
+            f"""
+        return jwt.decode(token, key, algorithms=["RS256"], issuer=ISSUER, audience=AUDIENCE, {REQUIRE})
+        """,
+            """
+        seen = globals().setdefault("SEEN_KEYS", {})
+        for jwk in jwks["keys"]:
+            seen[jwk["kid"]] = jwk
+        kid = jwt.get_unverified_header(token).get("kid")
+        if kid not in seen:
+            raise jwt.InvalidTokenError("unknown kid")
+        key = jwt.PyJWK(seen[kid]).key
+        matching = [seen[kid]]
+        """,
+        ),
+        "never keys remembered from an earlier call",
+    ),
+    (
+        "jwks-verifier",
+        "jwks-verifier",
+        "ignoring exp",
+        jwks_answer("""
+        return jwt.decode(token, key, algorithms=["RS256"], issuer=ISSUER, audience=AUDIENCE,
+                          options={"verify_exp": False, "require": ["iat", "iss", "aud", "sub"]})
+        """),
+        "exp has passed",
+    ),
+    (
+        "jwks-verifier",
+        "jwks-verifier",
+        "exp checked when present, but not required",
+        jwks_answer("""
+        return jwt.decode(token, key, algorithms=["RS256"], issuer=ISSUER, audience=AUDIENCE)
+        """),
+        "require exp",
+    ),
+    (
+        "jwks-verifier",
+        "jwks-verifier",
+        "no issuer check",
+        jwks_answer("""
+        return jwt.decode(token, key, algorithms=["RS256"], audience=AUDIENCE,
+                          options={"require": ["exp", "iat", "aud", "sub"]})
+        """),
+        "check the issuer",
+    ),
+    (
+        "jwks-verifier",
+        "jwks-verifier",
+        "the first key of the set, whatever the kid",
+        jwks_answer(
+            f"""
+        return jwt.decode(token, key, algorithms=["RS256"], issuer=ISSUER, audience=AUDIENCE, {REQUIRE})
+        """,
+            """
+        key = jwt.PyJWK(jwks["keys"][0]).key
+        """,
+        ),
+        "pick the key whose kid the token names",
+    ),
+    (
+        "jwks-verifier",
+        "jwks-verifier",
+        "the signature not verified",
+        jwks_answer("""
+        return jwt.decode(token, key, algorithms=["RS256"], issuer=ISSUER, audience=AUDIENCE,
+                          options={"verify_signature": False})
+        """),
+        "verify the signature",
+    ),
+    (
+        "jwks-verifier",
+        "jwks-verifier",
+        "returning None to refuse, instead of raising",
+        jwks_answer(
+            f"""
+        try:
+            return jwt.decode(token, key, algorithms=["RS256"], issuer=ISSUER, audience=AUDIENCE, {REQUIRE})
+        except jwt.PyJWTError:
+            return None
+        """,
+            """
+        kid = jwt.get_unverified_header(token).get("kid")
+        matching = [jwk for jwk in jwks["keys"] if jwk.get("kid") == kid]
+        if not matching:
+            return None
+        key = jwt.PyJWK(matching[0]).key
+        """,
+        ),
+        "verify_token returned NoneType",
+    ),
+    (
+        "jwks-verifier",
+        "jwks-verifier",
+        "a KeyError for an unknown kid instead of a PyJWT error",
+        jwks_answer(
+            f"""
+        return jwt.decode(token, key, algorithms=["RS256"], issuer=ISSUER, audience=AUDIENCE, {REQUIRE})
+        """,
+            """
+        by_kid = {jwk["kid"]: jwk for jwk in jwks["keys"]}
+        key = jwt.PyJWK(by_kid[jwt.get_unverified_header(token)["kid"]]).key
+        """,
+        ),
+        "your code raised KeyError",
+    ),
+]
+
+CORRECT += [
+    (
+        "jwks-verifier",
+        "jwks-verifier",
+        "PyJWKSet and its lookup by kid",
+        {0: """
+        kid = jwt.get_unverified_header(token).get("kid")
+        try:
+            key = jwt.PyJWKSet.from_dict(jwks)[kid]
+        except KeyError:
+            raise jwt.InvalidTokenError("no key with that kid") from None
+        return jwt.decode(token, key.key, algorithms=["RS256"], audience=AUDIENCE, issuer=ISSUER,
+                          options={"require": ["exp", "iss", "aud"]})
+        """},
+    ),
+    (
+        "jwks-verifier",
+        "jwks-verifier",
+        "a loop over the keys, decode_complete, the claims returned from its payload",
+        {0: """
+        header = jwt.get_unverified_header(token)
+        if header.get("alg") != "RS256":
+            raise jwt.InvalidAlgorithmError("RS256 only")
+        for jwk in jwks["keys"]:
+            if jwk.get("kid") == header.get("kid") and jwk.get("kty") == "RSA":
+                found = jwt.api_jwt.decode_complete(token, jwt.PyJWK(jwk, algorithm="RS256").key,
+                                                    algorithms=["RS256"], issuer=ISSUER, audience=AUDIENCE,
+                                                    options={"require": ["exp"]})
+                return found["payload"]
+        raise jwt.InvalidTokenError("no RSA key with that kid")
+        """},
+    ),
+]
+
+
+CORRECT += [
+    (
+        "password-change",
+        "password-change",
+        "the built-in login after ending every session",
+        {
+            0: """
+        auth.sessions.destroy_all_for_user(principal.user.id)
+        return auth.login(principal.user, request)
+     """
+        },
+    ),
+    (
+        "password-change",
+        "password-change",
+        "regenerate the caller, then end the others by handle",
+        {
+            0: """
+        from authcourse.sessions import handle_of
+        session = auth.sessions.regenerate_session(principal.session)
+        mine = handle_of(auth.sessions.stored_form(session.id))
+        for info in auth.sessions.list_sessions(principal.user.id):
+            if info.handle != mine:
+                auth.sessions.destroy_by_handle(principal.user.id, info.handle)
+        return respond({"message": "Password changed"}, replace(auth.cookie, value=auth.sessions.sign(session.id)))
+     """
+        },
+    ),
 ]
 
 

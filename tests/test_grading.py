@@ -146,6 +146,7 @@ def test_the_sync_check_fails_when_an_exercise_differs_from_its_solution(tmp_pat
         shutil.copytree(ROOT / folder, tmp_path / folder)
     (tmp_path / make_exercises.REFERENCE).parent.mkdir(parents=True)
     shutil.copy(ROOT / make_exercises.REFERENCE, tmp_path / make_exercises.REFERENCE)
+    shutil.copy(ROOT / make_exercises.LABS, tmp_path / make_exercises.LABS)
     assert make_exercises.main(["--check", "--root", str(tmp_path)]) == 0
     path = tmp_path / "exercises" / "02-Exercise-Require-Session.ipynb"
     path.write_text(path.read_text().replace("raise NotImplementedError()", "return None"))

@@ -21,13 +21,6 @@ from nbval.kernel import CURRENT_ENV_KERNEL_NAME, NbvalKernelspecManager
 from authcourse.browserlab.browser import chromium_path
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
-# Chapters still ending with a clean-up cell that stops what their widget uses. Their owners (issue 15a:
-# chapter 3, 15b: chapter 7) have removed those cells on their branches; strict, so that once merged the
-# XPASS fails and this entry must go.
-STOPS_ITS_SERVER = {
-    "03-Token-Based-Authentication": "its clean-up cell stops the inspector's server (server.stop())",
-    "07-Cookie-Security-Attributes": "its clean-up cell stops the explorer's lab (lab.stop())",
-}
 WIDGETS = ("JWTInspector(", "DecisionGuide(", "CookieExplorer(")
 
 # Uses every widget in the kernel (assigned to a name or only displayed, hence Out) and reports in JSON.
@@ -70,8 +63,6 @@ def chapters_with_widgets() -> list[object]:
         marks = [pytest.mark.slow]
         if "Browser(" in text or "start_browser(" in text:
             marks.append(pytest.mark.browser)
-        if path.stem in STOPS_ITS_SERVER:
-            marks.append(pytest.mark.xfail(strict=True, reason=STOPS_ITS_SERVER[path.stem]))
         params.append(pytest.param(path, id=path.stem, marks=marks))
     return params
 

@@ -115,17 +115,15 @@ def test_an_id_chosen_by_the_attacker_is_never_adopted(shared_server, make_api):
 
 
 @pytest.mark.parametrize(
-    ("mode", "revocation", "message"),
+    ("mode", "revocation", "message", "algorithm"),
     [
-        ("session", "none", MESSAGES["session-missing"]),
-        ("token", "blacklist", MESSAGES["revoked"]),
-        ("token", "version", MESSAGES["revoked"]),
-        ("cookie-token", "blacklist", MESSAGES["revoked"]),
-        ("cookie-token", "version", MESSAGES["revoked"]),
+        ("session", "none", MESSAGES["session-missing"], "HS256"),
+        *[(mode, revocation, MESSAGES["revoked"], algorithm) for algorithm in ("HS256", "RS256")
+          for mode in ("token", "cookie-token") for revocation in ("blacklist", "version")],
     ],
 )
-def test_a_credential_replayed_after_logout_is_refused(shared_server, make_api, mode, revocation, message):
-    api = make_api(shared_server(mode, revocation))
+def test_a_credential_replayed_after_logout_is_refused(shared_server, make_api, mode, revocation, message, algorithm):
+    api = make_api(shared_server(mode, revocation, **({"algorithm": algorithm} if mode != "session" else {})))
     credential = api.login("alice")
     assert api.post("/logout", credential).status_code == 200
     for path in ("/api/profile", "/api/admin"):
@@ -199,9 +197,10 @@ def test_a_token_built_like_the_forgeries_but_honestly_is_accepted(shared_server
     assert api.profile(api.login("alice").with_value(token)).status_code == 200
 
 
+@pytest.mark.parametrize("algorithm", ["HS256", "RS256"])
 @pytest.mark.parametrize("mode", TOKEN_MODES)
-def test_a_token_expires_after_24_hours(shared_server, make_api, mode):
-    api = make_api(shared_server(mode))
+def test_a_token_expires_after_24_hours(shared_server, make_api, mode, algorithm):
+    api = make_api(shared_server(mode, algorithm=algorithm))
     credential = api.login("alice")
     with later(hours=23, minutes=59):
         assert api.profile(credential).status_code == 200

@@ -9,7 +9,7 @@ import json
 import pytest
 
 from authcourse import MemoryStore, SessionManager, fakeredis_store, later
-from authcourse.sessions import ABSOLUTE_TIMEOUT, IDLE_TIMEOUT, SESSION_ID_BYTES, session_key, user_sessions_key
+from authcourse.sessions import ABSOLUTE_TIMEOUT, IDLE_TIMEOUT, SESSION_ID_BYTES, session_key, stored_id, user_sessions_key
 from conftest import STORES
 
 SECRET = b"s" * 32
@@ -102,8 +102,10 @@ def test_unsign_compares_signatures_in_constant_time(monkeypatch):
 def test_create_stores_the_session_and_indexes_it_by_user(sessions, store):
     session = sessions.create_session(7, "user")
     data = json.loads(store.get(session_key(session.id)))
-    assert data == {"user_id": 7, "role": "user", "created_at": session.created_at, "last_seen": session.last_seen}
-    assert store.members(user_sessions_key(7)) == {session.id}
+    assert data == {
+        "user_id": 7, "role": "user", "created_at": session.created_at, "last_seen": session.last_seen, "device": ""
+    }
+    assert store.members(user_sessions_key(7)) == {stored_id(session.id)}
 
 
 def test_the_stored_session_expires_with_its_idle_timeout(sessions, store):

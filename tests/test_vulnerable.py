@@ -12,6 +12,8 @@ import base64
 import hashlib
 import hmac
 import json
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -366,14 +368,17 @@ def test_the_lab_refuses_to_listen_outside_loopback():
 # The course's own server over HTTP refuses every attack ---------------------------------------------
 
 
+@pytest.mark.parametrize("algorithm", ["HS256", "RS256"])
 @pytest.mark.parametrize("name", ATTACKS)
-def test_the_hardened_course_server_refuses_every_attack(shared_server, lab_http, name):
-    server = shared_server("token")
+def test_the_hardened_course_server_refuses_every_attack(shared_server, lab_http, name, algorithm):
+    server = shared_server("token", algorithm=algorithm)
     with httpx.Client(base_url=server.url, timeout=10) as http:
+        # The best public key an attacker can find: the server's own, where it publishes one (RS256).
+        jwks = http.get("/.well-known/jwks.json").json() if algorithm == "RS256" else None
         forged = make_attack(
             name,
             token=alice_token(http, "/login"),
-            jwks=lab_http.get("/.well-known/jwks.json").json(),  # the best public key an attacker can find
+            jwks=jwks or lab_http.get("/.well-known/jwks.json").json(),
             upload=uploader(lab_http),
             sister_token=alice_token(lab_http, "/reports/login"),
         )
@@ -405,11 +410,21 @@ def test_no_module_of_the_package_imports_the_vulnerable_code_except_the_cli_on_
             if isinstance(node, ast.ImportFrom)
         } | {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
         vulnerable = {name for name in imported if "vulnerable" in name.split(".")}
-        if path.name == "cli.py":
+        if path.name == "cli.py" or path.relative_to(ROOT / "src" / "authcourse").as_posix() == "grading/labs.py":
             top_level = {node.module for node in tree.body if isinstance(node, ast.ImportFrom)}
-            assert not vulnerable & top_level, "cli.py imports the lab only inside serve --vulnerable"
+            assert not vulnerable & top_level, f"{path.name} imports the labs only inside the function that needs them"
         else:
             assert not vulnerable, f"{path.name} imports {vulnerable}"
+
+
+def test_importing_the_grader_and_its_lab_grading_imports_no_vulnerable_code():
+    code = (
+        "import sys, authcourse.grading.grader, authcourse.grading.labs, authcourse.grading.worker\n"
+        "print(sorted(m for m in sys.modules if m.startswith('authcourse.vulnerable')))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]", "grading imports authcourse.vulnerable only inside grade_lab"
 
 
 def test_every_public_function_of_the_vulnerable_modules_says_vulnerable():

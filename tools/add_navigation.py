@@ -81,6 +81,11 @@ COURSE_MAP = (
             "the hardened one, with RFC 8725's rules", beyond_the_lesson=True),
     Chapter("12", "CSRF and cookie prefixes", "a forged cross-site request with and without SameSite; "
             "`__Host-` cookies; OWASP ASVS requirement ids", beyond_the_lesson=True),
+    Chapter("13", "Keys and their rotation", "HS256 lets every verifier mint; RS256, ES256 and EdDSA with a key "
+            "set, the JWKS endpoint, PyJWKClient's cache, rotation by `kid`, measured", beyond_the_lesson=True),
+    Chapter("14", "The session's whole life", "active sessions by device, ended from another one; a password "
+            "change that ends every other login; sensitive actions behind the password; what a copy of the "
+            "store gives an attacker, ids vs their hashes", beyond_the_lesson=True),
 )
 
 
@@ -149,6 +154,18 @@ def navigation(previous: Path | None, contents: str, following: Path | None) -> 
     return f"{NAVIGATION_MARK}\n< " + " | ".join(parts) + " >"
 
 
+def lab_level(path: Path) -> str:
+    """` (practitioner, about 20 min)` after an attack lab's link: its difficulty and a learner's time."""
+    lab_id = nbformat.read(path, as_version=4).metadata.get("authcourse", {}).get("lab")
+    if not lab_id:
+        return ""
+    from authcourse.vulnerable.browserlabs import VULNERABLE_BROWSER_LABS  # tools may import the labs
+    from authcourse.vulnerable.labs import VULNERABLE_JWT_LABS
+
+    lab = VULNERABLE_JWT_LABS.get(lab_id) or VULNERABLE_BROWSER_LABS.get(lab_id)
+    return f" ({lab.difficulty}, about {lab.minutes} min)" if lab else ""
+
+
 def course_map(folder: Path) -> str:
     """The index's table of contents: every planned chapter, linked when its notebook exists."""
     parts = chapters_in(folder)
@@ -161,7 +178,7 @@ def course_map(folder: Path) -> str:
         by_chapter.setdefault(path.name[:2], []).append(path)
 
     def exercise_link(path: Path) -> str:
-        return link(title_of(path), f"../exercises/{path.name}")
+        return link(title_of(path), f"../exercises/{path.name}") + lab_level(path)
 
     def line(chapter: Chapter) -> str:
         path = existing.get(chapter.number)
@@ -178,7 +195,8 @@ def course_map(folder: Path) -> str:
     return "\n".join(
         [CONTENTS_MARK, "## Course map", "", "Following the lesson, section by section:", "", *lesson, "",
          "Beyond the lesson:", "", *beyond, "",
-         "Exercises sit under their chapters; each has check cells that say what passed (see the README).",
+         "Exercises and attack labs sit under their chapters; each has check cells that say what passed, "
+         "and `authcourse grade` grades both (see the README).",
          *(["", "Other exercises:", "", *exercises] if exercises else [])]
     )
 

@@ -9,7 +9,8 @@ For every numbered notebook in solutions/:
 
 An attack lab (`metadata.authcourse.lab`, solutions/NN-Lab-*.ipynb) is stubbed the same way but has no
 check cell and no entry in reference.json: its target server records whether it was solved
-(src/authcourse/vulnerable/labs.py).
+(src/authcourse/vulnerable/labs.py, browserlabs.py). src/authcourse/grading/labs.json lists the labs'
+notebooks and their kind (jwt, browser), for `authcourse grade`.
 
     python tools/make_exercises.py           # write exercises/ and reference.json
     python tools/make_exercises.py --check   # change nothing; exit 1 if anything is out of sync
@@ -28,11 +29,13 @@ import nbformat
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 from authcourse.grading.notebooks import CHECK_LINE, checksum, stub_solutions  # noqa: E402
+from authcourse.vulnerable.labs import VULNERABLE_JWT_LABS  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from add_navigation import notebooks_in  # noqa: E402
 
 REFERENCE = Path("src/authcourse/grading/reference.json")
+LABS = Path("src/authcourse/grading/labs.json")
 
 
 def stamped(notebook: nbformat.NotebookNode) -> list[dict[str, str]]:
@@ -73,10 +76,13 @@ def generate(root: Path = ROOT) -> dict[Path, str]:
     """Every file this tool writes, with its content."""
     files: dict[Path, str] = {}
     reference: dict[str, object] = {}
+    labs: dict[str, object] = {}
     for path in notebooks_in(root / "solutions"):
         solution = nbformat.read(path, as_version=4)
-        if solution.metadata.get("authcourse", {}).get("lab"):
+        lab_id = solution.metadata.get("authcourse", {}).get("lab")
+        if lab_id:
             # An attack lab: the target server decides "solved" (authcourse.vulnerable.labs), no check cells.
+            labs[lab_id] = {"notebook": path.name, "kind": "jwt" if lab_id in VULNERABLE_JWT_LABS else "browser"}
             files[path] = text(solution)
             files[root / "exercises" / path.name] = text(exercise_from(solution))
             continue
@@ -88,6 +94,7 @@ def generate(root: Path = ROOT) -> dict[Path, str]:
         files[root / "exercises" / path.name] = text(exercise_from(solution))
         reference[exercise_id] = {"notebook": path.name, "checks": checks}
     files[root / REFERENCE] = json.dumps(reference, indent=1, sort_keys=True) + "\n"
+    files[root / LABS] = json.dumps(labs, indent=1, sort_keys=True) + "\n"
     return files
 
 

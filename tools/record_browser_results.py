@@ -17,7 +17,12 @@ from pathlib import Path
 
 from authcourse.browserlab import acrossorigins
 from authcourse.browserlab.browser import Browser
-from authcourse.browserlab.experiments import cross_domain_experiment, csrf_experiment, xss_experiment
+from authcourse.browserlab.experiments import (
+    cross_domain_experiment,
+    csrf_experiment,
+    hybrid_csrf_experiment,
+    xss_experiment,
+)
 from authcourse.browserlab.proof import RECORDED, run_matrix, to_record
 from authcourse.browserlab.servers import LabServer
 
@@ -56,6 +61,7 @@ def main() -> int:
         experiments = {
             "xss": asdict(xss_experiment(browser)),
             "csrf": [asdict(result) for result in csrf_experiment(browser)],
+            "csrf_cookie_token": [asdict(result) for result in hybrid_csrf_experiment(browser)],
             "cross_domain": asdict(cross_domain_experiment(browser)),
         }
     disagree = [outcome.case.id for outcome in outcomes if not outcome.agrees]

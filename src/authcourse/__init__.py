@@ -57,7 +57,7 @@ from .stores import (
     postgres_store,
     redis_store,
 )
-from .tokens import TokenService, load_secret
+from .tokens import KeySet, TokenService, load_secret
 from .users import DEMO_USERS, User, UserDirectory
 
 __all__ = [
@@ -71,6 +71,7 @@ __all__ = [
     "Exchange",
     "Fleet",
     "Hooks",
+    "KeySet",
     "MemoryStore",
     "MongoStore",
     "PostgresStore",

@@ -9,6 +9,10 @@
 
 Each `authenticate` raises a `RequestError` subclass with the lesson's message, or returns
 the `Principal`; `login`, `logout` and `logout_all` build the JSON response, cookies included.
+
+After a password change (chapter 14, ASVS V7.4.3) `password_changed` ends what the mode can end
+of the user's other logins and gives the caller a fresh credential; `list_sessions` and
+`end_session` are the user's view of their active sessions (ASVS V7.5.2, session mode only).
 """
 
 from __future__ import annotations
@@ -25,8 +29,8 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .cookies import Cookie
-from .errors import BadRequest, Conflict, Forbidden, NotAuthenticated, RequestError
-from .sessions import Session, SessionManager
+from .errors import BadRequest, Conflict, Forbidden, NotAuthenticated, NotFound, RequestError
+from .sessions import Session, SessionManager, handle_of
 from .tokens import TokenService
 from .users import User, UserDirectory
 
@@ -71,7 +75,7 @@ class SessionAuth:
         previous = self.sessions.load_session(request.cookies.get(SESSION_COOKIE))
         if previous is not None:
             self.sessions.destroy_session(previous)
-        session = self.sessions.create_session(user.id, user.role)
+        session = self.sessions.create_session(user.id, user.role, device=request.headers.get("user-agent", ""))
         cookie = replace(self.cookie, value=self.sessions.sign(session.id))
         return respond({"message": "Logged in", "user": {"id": user.id, "name": user.name}}, cookie)
 
@@ -83,6 +87,35 @@ class SessionAuth:
     def logout_all(self, principal: Principal) -> JSONResponse:
         count = self.sessions.destroy_all_for_user(principal.user.id)
         return respond({"message": "Logged out everywhere", "sessions_ended": count}, self.cookie.expired())
+
+    def password_changed(self, principal: Principal, request: Request) -> JSONResponse:
+        """End every session of the user (ASVS V7.4.3), then give this client a new one, under a new id."""
+        assert principal.session is not None
+        ended = self.sessions.destroy_all_for_user(principal.user.id)
+        user = principal.user
+        session = self.sessions.create_session(user.id, user.role, device=principal.session.device)
+        cookie = replace(self.cookie, value=self.sessions.sign(session.id))
+        return respond({"message": "Password changed", "other_sessions_ended": max(ended - 1, 0)}, cookie)
+
+    def list_sessions(self, principal: Principal) -> JSONResponse:
+        """The user's active sessions, each named by a handle that is not its id (ASVS V7.5.2)."""
+        assert principal.session is not None
+        current = handle_of(self.sessions.stored_form(principal.session.id))
+        rows = [
+            {"handle": info.handle, "device": info.device, "created_at": info.created_at,
+             "last_seen": info.last_seen, "current": info.handle == current}
+            for info in self.sessions.list_sessions(principal.user.id)
+        ]
+        return respond({"sessions": rows})
+
+    def end_session(self, principal: Principal, handle: str) -> JSONResponse:
+        """End one of the user's own sessions by its handle; anyone else's handle is 404, as is garbage."""
+        assert principal.session is not None
+        if not self.sessions.destroy_by_handle(principal.user.id, handle):
+            raise NotFound("No such session")
+        if handle == handle_of(self.sessions.stored_form(principal.session.id)):
+            return respond({"message": "Session ended"}, self.cookie.expired())
+        return respond({"message": "Session ended"})
 
 
 class BearerTokenAuth:
@@ -151,6 +184,25 @@ class BearerTokenAuth:
         self.tokens.revoke_all_for_user(principal.user.id)
         return respond({"message": "Logged out everywhere"})
 
+    def end_other_tokens(self, principal: Principal) -> dict[str, str]:
+        """After a password change: refuse every access token issued so far where the mode can."""
+        if self.revocation == "version":
+            self.tokens.revoke_all_for_user(principal.user.id)  # this one included: a new one follows
+            return {}
+        if self.revocation == "blacklist" and principal.claims is not None:
+            self.tokens.revoke_token(principal.claims)
+        return {"warning": "Other access tokens stay valid until they expire: only --revocation version ends them"}
+
+    def password_changed(self, principal: Principal, request: Request) -> JSONResponse:
+        extra = self.end_other_tokens(principal)
+        return respond({"message": "Password changed", "token": self.issue(principal.user), **extra})
+
+    def list_sessions(self, principal: Principal) -> JSONResponse:
+        raise Conflict("The list of active sessions needs --mode session: a token leaves no record on the server")
+
+    def end_session(self, principal: Principal, handle: str) -> JSONResponse:
+        raise Conflict("Ending one session needs --mode session: a token leaves no record on the server")
+
 
 class CookieTokenAuth(BearerTokenAuth):
     """The lesson's hybrid: a JWT, but in an HttpOnly cookie that page scripts cannot read."""
@@ -177,6 +229,11 @@ class CookieTokenAuth(BearerTokenAuth):
         response = super().logout_all(principal)
         response.headers.append("set-cookie", self.cookie.expired().render())
         return response
+
+    def password_changed(self, principal: Principal, request: Request) -> JSONResponse:
+        extra = self.end_other_tokens(principal)
+        cookie = replace(self.cookie, value=self.issue(principal.user))
+        return respond({"message": "Password changed", **extra}, cookie)
 
 
 # Where a request comes from: a CSRF defence that needs no token -----------------------------------

@@ -29,7 +29,7 @@ from .errors import ConfigurationError
 from .passwords import DEFAULT_ROUNDS
 from .settings import MODES, REVOCATIONS, Settings
 from .stores import open_store
-from .tokens import SECRET_ENV, load_secret
+from .tokens import ALGORITHMS, SECRET_ENV, load_secret
 from .users import DEMO_USERS
 
 WORKER_SETTINGS_ENV = "AUTHCOURSE_SERVE_SETTINGS"  # how `serve` hands its settings to the worker process
@@ -49,6 +49,13 @@ def build_parser() -> argparse.ArgumentParser:
         default="fakeredis",
         help="memory, fakeredis (default), or a URL shared by many servers: redis://HOST:PORT/DB, "
         "postgresql://USER@HOST:PORT/DB, mongodb://HOST:PORT/DB (mongomock://NAME/DB: in-process MongoDB stand-in)",
+    )
+    serve.add_argument(
+        "--algorithm",
+        choices=ALGORITHMS,
+        default="HS256",
+        help="token modes: HS256 (shared secret, default) or RS256/ES256/EdDSA (a key set, public keys at "
+        "/.well-known/jwks.json)",
     )
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000, help="0: any free port")
@@ -143,6 +150,7 @@ def serve(args: argparse.Namespace) -> int:
             secure_cookies=args.secure_cookies,
             refresh=args.refresh,
             signature_cache=args.signature_cache,
+            algorithm=args.algorithm,
             **optional,
         )
         load_secret(settings.secret)  # refuse a weak AUTHCOURSE_SECRET here, not in the worker,
@@ -152,9 +160,10 @@ def serve(args: argparse.Namespace) -> int:
         return refuse_to_start(error, args)
     refresh = ", refresh tokens at POST /refresh" if settings.refresh else ""
     cache = "" if settings.signature_cache else ", every signature checked (no signature cache)"
+    keys = "" if settings.algorithm == "HS256" else f", {settings.algorithm} (public keys at /.well-known/jwks.json)"
     print(
         f"authcourse mini-server: mode {settings.mode}, revocation {settings.revocation}, "
-        f"store {settings.store_name}{refresh}{cache}"
+        f"store {settings.store_name}{refresh}{cache}{keys}"
     )
     print(f"  listening on http://{args.host}:{port}   (Ctrl-C to stop)")
     print("  demo users: " + ", ".join(f"{email} / {password} ({role})" for email, password, _, role in DEMO_USERS))

@@ -64,6 +64,13 @@ class Forbidden(RequestError):
     message = "Forbidden"
 
 
+class NotFound(RequestError):
+    """Raised when what the request names does not exist, or is not the caller's to see."""
+
+    status = 404
+    message = "Not found"
+
+
 class Conflict(RequestError):
     """Raised when the server's mode cannot do what was asked (logout everywhere without versions)."""
 

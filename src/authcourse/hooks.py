@@ -16,6 +16,7 @@ and receives that built-in strategy as its last argument, `auth`, to use its par
 | `logout(principal, auth)` | `POST /logout` | the response |
 | `logout_all(principal, auth)` | `POST /logout-all` | the response |
 | `refresh(request, auth)` | `POST /refresh` (servers started with `refresh=True`) | the response |
+| `password_changed(principal, request, auth)` | `POST /account/password`, the password changed | the response |
 
 A hook that raises anything but a `RequestError` makes that request fail with 500, and the
 exception is kept in `server.app.state.auth.errors` (the exercises' checks report it in one line).
@@ -39,13 +40,14 @@ MAX_KEPT_ERRORS = 20
 
 @dataclass(frozen=True)
 class Hooks:
-    """Functions that replace the built-in authenticate, login, logout, logout_all and refresh."""
+    """Functions that replace the built-in authenticate, login, logout, logout_all, refresh and password_changed."""
 
     authenticate: Callable[[Request, Any], Principal] | None = None
     login: Callable[[User, Request, Any], Response] | None = None
     logout: Callable[[Principal, Any], Response] | None = None
     logout_all: Callable[[Principal, Any], Response] | None = None
     refresh: Callable[[Request, Any], Response] | None = None
+    password_changed: Callable[[Principal, Request, Any], Response] | None = None
 
     def around(self, auth: Any) -> HookedAuth:
         """The strategy `auth` with these hooks in front of it."""
@@ -93,3 +95,6 @@ class HookedAuth:
 
     def refresh(self, request: Request) -> Response:
         return self._call("refresh", Response, request)
+
+    def password_changed(self, principal: Principal, request: Request) -> Response:
+        return self._call("password_changed", Response, principal, request)

@@ -15,6 +15,11 @@ means no one can make up a refresh token, and the store says which one is still 
   refused (`Refresh token already used`) and the family is left as the first one rotated it.
 - `end_family` (logout) and `end_all_families` (logout everywhere) delete families.
 
+The store never holds a family id, only a hash of it (`family_key`): a copy of the store names no
+family a token could be made for, even by someone who also holds the secret. SHA-256 cut to 128
+bits is enough for a 128-bit random id (no dictionary to try; OWASP Session Management Cheat
+Sheet), and keeps the key as long as the id was.
+
 A rotation is one compare-and-set on the family record (`Store.compare_and_set`): of two
 requests racing with the same token, exactly one moves the family to the next generation; the
 other is refused and changes nothing, so no family is ever left half rotated.
@@ -100,8 +105,19 @@ class Rotation:
     token: str  # the new refresh token, for the client
 
 
+def stored_family(family_id: str) -> str:
+    """What the store keeps instead of a family id: SHA-256 cut to 128 bits, unpadded base64url (22 characters)."""
+    digest = hashlib.sha256(family_id.encode("utf-8")).digest()[:_FAMILY_BYTES]
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
 def family_key(family_id: str) -> str:
-    return f"refresh-family:{family_id}"
+    """The store key of a family: `refresh-family:<hash of the id>`; the id itself is never stored."""
+    return stored_family_key(stored_family(family_id))
+
+
+def stored_family_key(stored: str) -> str:
+    return f"refresh-family:{stored}"
 
 
 def user_families_key(user_id: int | str) -> str:
@@ -157,7 +173,7 @@ class RefreshTokens:
         family_id = secrets.token_urlsafe(_FAMILY_BYTES)
         family = Family(user_id, 0, at, at + self.lifetime)
         self.store.set(family_key(family_id), json.dumps(asdict(family)), ttl=self.lifetime)
-        self.store.add_member(user_families_key(user_id), family_id, ttl=self.lifetime)
+        self.store.add_member(user_families_key(user_id), stored_family(family_id), ttl=self.lifetime)
         return family_id, self._token(family_id, 0)
 
     def rotate(self, token: str | None) -> Rotation:
@@ -189,14 +205,14 @@ class RefreshTokens:
         """End one family (logout); return whether it was live."""
         ended = self.store.delete(family_key(family_id)) > 0
         if user_id is not None:
-            self.store.remove_member(user_families_key(user_id), family_id)
+            self.store.remove_member(user_families_key(user_id), stored_family(family_id))
         return ended
 
     def end_all_families(self, user_id: int | str) -> int:
         """End every family of a user (logout everywhere); return how many were live."""
         key = user_families_key(user_id)
-        ids = self.store.members(key)
-        count = self.store.delete(*(family_key(family_id) for family_id in ids)) if ids else 0
+        stored = self.store.members(key)
+        count = self.store.delete(*(stored_family_key(each) for each in stored)) if stored else 0
         self.store.delete(key)
         return count
 

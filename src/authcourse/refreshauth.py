@@ -45,7 +45,9 @@ class RefreshMixin:
             same_site="Strict",
         )
 
-    def deliver(self, user: User, access_token: str, message: str, *cookies: Cookie) -> JSONResponse:
+    def deliver(
+        self, user: User, access_token: str, message: str, *cookies: Cookie, extra: dict[str, str] | None = None
+    ) -> JSONResponse:
         raise NotImplementedError
 
     def issue_in_family(self, user: User, family_id: str) -> str:
@@ -78,6 +80,15 @@ class RefreshMixin:
         response.headers.append("set-cookie", self.refresh_cookie.expired().render())
         return response
 
+    def password_changed(self, principal: Principal, request: Request) -> JSONResponse:
+        """End every refresh-token family of the user (ASVS V7.4.3) and start a new one for this client."""
+        extra = self.end_other_tokens(principal)  # type: ignore[attr-defined]
+        self.refresh_tokens.end_all_families(principal.user.id)
+        family_id, refresh_token = self.refresh_tokens.start_family(principal.user.id)
+        cookie = replace(self.refresh_cookie, value=refresh_token)
+        access_token = self.issue_in_family(principal.user, family_id)
+        return self.deliver(principal.user, access_token, "Password changed", cookie, extra=extra)
+
     def logout_all(self, principal: Principal) -> JSONResponse:
         response = super().logout_all(principal)  # type: ignore[misc]  # 409 unless revocation "version"
         self.refresh_tokens.end_all_families(principal.user.id)
@@ -94,8 +105,10 @@ class RefreshingBearerAuth(RefreshMixin, BearerTokenAuth):
         super().__init__(tokens, users, revocation)
         self.setup_refresh(refresh_tokens, secure=secure)
 
-    def deliver(self, user: User, access_token: str, message: str, *cookies: Cookie) -> JSONResponse:
-        return respond({"token": access_token}, *cookies)
+    def deliver(
+        self, user: User, access_token: str, message: str, *cookies: Cookie, extra: dict[str, str] | None = None
+    ) -> JSONResponse:
+        return respond({"token": access_token, **(extra or {})}, *cookies)
 
 
 class RefreshingCookieTokenAuth(RefreshMixin, CookieTokenAuth):
@@ -107,6 +120,8 @@ class RefreshingCookieTokenAuth(RefreshMixin, CookieTokenAuth):
         super().__init__(tokens, users, revocation, secure=secure)
         self.setup_refresh(refresh_tokens, secure=secure)
 
-    def deliver(self, user: User, access_token: str, message: str, *cookies: Cookie) -> JSONResponse:
-        body = {"message": message, "user": {"id": user.id, "name": user.name}}
+    def deliver(
+        self, user: User, access_token: str, message: str, *cookies: Cookie, extra: dict[str, str] | None = None
+    ) -> JSONResponse:
+        body = {"message": message, "user": {"id": user.id, "name": user.name}, **(extra or {})}
         return respond(body, replace(self.cookie, value=access_token), *cookies)

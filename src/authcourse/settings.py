@@ -11,7 +11,7 @@ from .passwords import DEFAULT_ROUNDS
 from .refresh import REFRESH_LIFETIME, SHORT_ACCESS_LIFETIME
 from .sessions import ABSOLUTE_TIMEOUT, IDLE_TIMEOUT, TOUCH_INTERVAL
 from .stores import UNKNOWN, Store, is_store_spec
-from .tokens import TOKEN_LIFETIME
+from .tokens import ALGORITHM, ALGORITHMS, TOKEN_LIFETIME, Algorithm
 
 if TYPE_CHECKING:
     from .hooks import Hooks
@@ -37,6 +37,7 @@ class Settings:
     refresh: bool = False  # token modes: short access tokens renewed at POST /refresh (refresh.py)
     refresh_lifetime: float = REFRESH_LIFETIME  # seconds a refresh-token family lives after login
     signature_cache: bool = True  # remember signatures already checked (verified.py); False: an HMAC per request
+    algorithm: Algorithm = ALGORITHM  # token modes: HS256 (one secret) or RS256/ES256/EdDSA (a key set, JWKS published)
     cross_site_guard: bool = False  # refuse unsafe cross-site requests by Sec-Fetch-Site / Origin (auth.CrossSiteGuard)
     trusted_origins: tuple[str, ...] = ()  # origins the guard lets through, e.g. ("https://app.bank.test",)
     hooks: Hooks | None = None  # your own authenticate/login/logout functions (hooks.py), for exercises
@@ -49,6 +50,12 @@ class Settings:
         if self.mode == "session" and self.revocation != "none":
             raise ConfigurationError(
                 "revocation applies to the token modes; a session is revoked by deleting it from the store"
+            )
+        if self.algorithm not in ALGORITHMS:
+            raise ConfigurationError(f"algorithm must be one of {', '.join(ALGORITHMS)}, not {self.algorithm!r}")
+        if self.mode == "session" and self.algorithm != ALGORITHM:
+            raise ConfigurationError(
+                "the algorithm applies to the token modes; a session cookie is signed with the secret"
             )
         if not isinstance(self.store, Store) and not is_store_spec(self.store):
             raise ConfigurationError(f"unknown store {self.store!r}: {UNKNOWN}")

@@ -93,6 +93,30 @@ class UserDirectory:
             self._by_id[user_id] = self._by_email[user.email] = user
         return user
 
+    def set_password(self, user_id: int, password: str) -> User:
+        """Give a user a new password (hashed here, at this directory's work factor); return the user.
+
+        Changing a password ends no session by itself: the web app does that (ASVS V7.4.3).
+        """
+        password_hash = hash_password(password, self.rounds)
+        with self._lock:
+            user = replace(self._by_id[user_id], password_hash=password_hash)
+            self._by_id[user_id] = self._by_email[user.email] = user
+        return user
+
+    def set_email(self, user_id: int, email: str) -> User:
+        """Move a user to a new email address; ValueError if another user has it."""
+        key = email.strip().lower()
+        with self._lock:
+            holder = self._by_email.get(key)
+            if holder is not None and holder.id != user_id:
+                raise ValueError("a user with that email already exists")
+            user = self._by_id[user_id]
+            del self._by_email[user.email]
+            user = replace(user, email=key)
+            self._by_id[user_id] = self._by_email[key] = user
+        return user
+
     def find(self, email: str) -> User | None:
         return self._by_email.get(email.strip().lower())
 

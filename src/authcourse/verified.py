@@ -36,5 +36,9 @@ class VerifiedCache(Generic[Value]):
                 del self._found[next(iter(self._found))]
             self._found[signed] = found
 
+    def clear(self) -> None:
+        with self._lock:
+            self._found.clear()
+
     def __len__(self) -> int:
         return len(self._found)

@@ -24,6 +24,12 @@ class FleetError(RuntimeError):
     """Raised when a fleet's balancer or store stops answering during an experiment."""
 
 
+def announce(progress: bool, text: str, end: str = " ") -> None:
+    """A word of progress for an experiment that takes seconds: printed at once, on one line."""
+    if progress:
+        print(text, end=end, flush=True)
+
+
 def draw_secret() -> str:
     return secrets.token_urlsafe(32)  # 256 bits
 

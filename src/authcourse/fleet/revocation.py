@@ -15,7 +15,7 @@ from starlette.requests import Request
 from ..server import CourseServer
 from ..stores import Store
 from .client import Visitor
-from .fleet import ROUNDS, Fleet, FleetError
+from .fleet import ROUNDS, Fleet, FleetError, announce
 from .resulttable import ResultTable
 from .sharedstore import SharedStore
 from .sharing import answer
@@ -49,24 +49,29 @@ class RevocationResult:
     seconds_to_revoke: float  # measured; where never revoked, the credential's remaining lifetime
     rounds: int  # rounds of asking every server until all refused (0: they never did)
     store_reads_per_request: int  # store round trips one authenticated request costs
-    microseconds_per_request: float  # authenticate(), in process, fleet's store; a JWT's signature remembered
+    microseconds_per_request: float  # authenticate(), in process, fleet's store; a JWT's signature checked each time
     note: str
 
 
 def compromised_account(servers: int = 3, *, balancer: str = "builtin", store_url: str | None = None,
                         window: float = 0.5, schemes: Sequence[Scheme] = SCHEMES,
-                        cost_repeats: int = 200) -> list[RevocationResult]:
+                        cost_repeats: int = 200, progress: bool = False) -> list[RevocationResult]:
     """An attacker holds a copy of the victim's credential. The victim revokes through the balancer;
     every server is then asked directly, again and again, until all refuse the stolen copy (or `window`
-    seconds pass)."""
+    seconds pass). `progress`: print each scheme's key as its fleet is done."""
     results = []
     shared = None if store_url else SharedStore("fakeredis").start()
     try:
         url = store_url or shared.url  # type: ignore[union-attr]
+        announce(progress, f"{len(schemes)} fleets of {servers} servers:")
         for scheme in schemes:
+            # signature_cache=False: every request checks the JWT's signature, so the cost is the one a
+            # server that remembers nothing pays (chapter 4b shows what remembering saves)
             with Fleet(servers, mode=scheme.mode, revocation=scheme.revocation, store=url, secret="shared",
-                       balancer=balancer, bcrypt_rounds=ROUNDS) as fleet:
+                       balancer=balancer, bcrypt_rounds=ROUNDS, signature_cache=False) as fleet:
                 results.append(_race(fleet, scheme, window, cost_repeats))
+            announce(progress, scheme.key)
+        announce(progress, "done", end="\n")
     finally:
         if shared is not None:
             shared.cleanup()
@@ -162,7 +167,7 @@ def _cost(server: CourseServer, header: dict[str, str], repeats: int) -> tuple[i
     holder = auth.sessions if hasattr(auth, "sessions") else auth.tokens
     counting = _CountingStore(holder.store)
     call = _authenticate_call(server, header)
-    call()  # the first call verifies the JWT; later ones use the verified-token cache, as under load
+    call()  # a first call, so that the timed ones find everything loaded
     holder.store = counting
     try:
         call()

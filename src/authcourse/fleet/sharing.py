@@ -14,7 +14,7 @@ from typing import Any
 from ..server import CourseServer
 from ..stores import Store
 from .client import Visitor
-from .fleet import ROUNDS, Fleet, FleetError, draw_secret
+from .fleet import ROUNDS, Fleet, FleetError, announce, draw_secret
 from .resulttable import ResultTable
 from .sharedstore import SharedStore
 
@@ -56,21 +56,24 @@ def _store_for(configuration: Configuration, shared_url: str) -> str:
 
 
 def success_rates(counts: Iterable[int] = range(1, 11), *, requests_per_server: int = 2, balancer: str = "builtin",
-                  store_url: str | None = None,
-                  configurations: Sequence[Configuration] = CONFIGURATIONS) -> SuccessRates:
+                  store_url: str | None = None, configurations: Sequence[Configuration] = CONFIGURATIONS,
+                  progress: bool = False) -> SuccessRates:
     """For each configuration and N: log in once through the balancer, then send N x `requests_per_server`
     profile requests through it; the share answered 200. `store_url`: the shared Redis (default: fakeredis's
-    TCP server, started here)."""
+    TCP server, started here). `progress`: print each configuration's key as its fleet is done."""
     counts = sorted(set(counts))
     rates: dict[str, list[float]] = {}
     shared = None if store_url else SharedStore("fakeredis").start()
     try:
         url = store_url or shared.url  # type: ignore[union-attr]
+        announce(progress, f"{len(configurations)} fleets of {max(counts)} servers:")
         for configuration in configurations:
             fleet = Fleet(max(counts), mode=configuration.mode, store=_store_for(configuration, url),
                           secret=configuration.secret, balancer=balancer, bcrypt_rounds=ROUNDS)
             with fleet:
                 rates[configuration.key] = [_success_rate(fleet.use(n), n * requests_per_server) for n in counts]
+            announce(progress, configuration.key)
+        announce(progress, "done", end="\n")
     finally:
         if shared is not None:
             shared.cleanup()

@@ -28,6 +28,10 @@ The design: the learner's code is untrusted, so the score is decided outside its
   visible inside the sandbox. A learner's check cell (`check(...)`) runs the visible cases only,
   with the harness and the judge both in its own kernel.
 - `notebooks.py`: check cells and their checksums; `grader.py`: the class, the CSV, the feedback.
+- `labs.py`: the attack labs. No harness and no cases: the worker starts a fresh vulnerable target
+  (the JWT lab server, or the bank and the victim's Chromium) beside it, outside the sandbox, hands
+  its URL to the kernel, and after the learner's cells asks that target whether the lab was solved.
+  The one module here that imports `authcourse.vulnerable`, inside one function.
 """
 
 from __future__ import annotations

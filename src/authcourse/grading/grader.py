@@ -42,7 +42,7 @@ from ..fleet.sharedstore import SharedStore
 from ..stores import open_store
 from . import sandbox as sandboxing
 from .checks import EXERCISES, HIDDEN_FOLDER, default_hidden, load_hidden
-from .notebooks import ReferenceExercise, check_id, checksum, identify, identify_by_name
+from .notebooks import ReferenceExercise, check_id, checksum, identify, identify_by_name, identify_lab, labs
 from .remote import Remote
 from .runtime import evaluate
 
@@ -85,13 +85,22 @@ def find_submissions(arguments: Sequence[str | Path]) -> list[Submission]:
                 learner = relative.parts[0] if len(relative.parts) > 1 else path.stem
                 found.append(Submission(path, learner))
         else:  # a file: named after its learner, unless it kept the exercise's name (then its folder is the learner)
-            kept_name = identify_by_name(argument.name) is not None
+            kept_name = named(argument.name) is not None
             found.append(Submission(argument, argument.resolve().parent.name if kept_name else argument.stem))
     return found
 
 
 def maximum_of(exercise: ReferenceExercise) -> int:
     return sum(len(EXERCISES[check.id].cases) for check in exercise.checks)
+
+
+def named(file_name: str) -> tuple[str, int] | None:
+    """The exercise or attack lab a file's name names, and its maximum score; None when it names none."""
+    exercise = identify_by_name(file_name)
+    if exercise is not None:
+        return exercise.id, maximum_of(exercise)
+    lab = identify_lab(None, file_name)
+    return (lab.id, 1) if lab is not None else None
 
 
 def grader_cell(memory_mib: int) -> nbformat.NotebookNode:
@@ -172,8 +181,10 @@ def where(cell: nbformat.NotebookNode) -> str:
 
 
 async def run(notebook: nbformat.NotebookNode, timeout: int, folder: Path, specs: KernelSpecManager,
-              then: Callable[[], Any] | None = None) -> list[str]:
-    """Execute every cell; then call `then()` while the kernel still runs; return notes on what went wrong."""
+              then: Callable[[], Any] | None = None, env: dict[str, str] | None = None) -> list[str]:
+    """Execute every cell; then call `then()` while the kernel still runs; return notes on what went wrong.
+
+    `env`: the kernel's environment when not sandboxed (the sandbox sets its own)."""
     notes: list[str] = []
     manager = AsyncKernelManager(kernel_name=KERNEL_NAME, kernel_spec_manager=specs)
     manager.connection_file = str(folder / "kernel.json")
@@ -189,7 +200,9 @@ async def run(notebook: nbformat.NotebookNode, timeout: int, folder: Path, specs
         resources={"metadata": {"path": str(folder)}},
     )
     # The kernel process's own stdout and stderr are not the learner's output, which comes over ZMQ.
-    async with client.async_setup_kernel(cleanup_kc=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL):
+    started_with = {"env": env} if env is not None else {}
+    async with client.async_setup_kernel(cleanup_kc=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                         **started_with):
         for index, cell in enumerate(notebook.cells):
             started = time.monotonic()
             try:
@@ -236,17 +249,22 @@ def grade_here(submission: Submission, *, timeout: int, memory_mib: int, sandbox
         if not isinstance(notebook.get("cells"), list) or not all(isinstance(c, dict) for c in notebook.cells):
             raise ValueError("it has no list of cells")
     except Exception as error:  # not JSON, not a notebook, unreadable: this submission only
-        exercise = identify_by_name(path.name)
+        exercise_id, maximum = named(path.name) or ("unknown", 0)
         return Row(
             submission.learner,
-            exercise.id if exercise else "unknown",
+            exercise_id,
             0,
-            maximum_of(exercise) if exercise else 0,
+            maximum,
             ["all"],
             [f"not a notebook ({type(error).__name__}: {first_line(str(error))[:80]})"],
             str(path),
         )
     exercise = identify(notebook, path.name)
+    lab = identify_lab(notebook, path.name) if exercise is None else None
+    if lab is not None:  # an attack lab: a fresh target decides (labs.py)
+        from .labs import grade_lab
+
+        return grade_lab(submission, notebook, lab, timeout=timeout, memory_mib=memory_mib, sandbox=sandbox)
     if exercise is None:
         unknown = "no exercise of this course: no known check cell or file name"
         return Row(submission.learner, "unknown", 0, 0, [], [unknown], str(path))
@@ -312,11 +330,10 @@ def grade_submission(
     if isinstance(answer, dict) and "learner" in answer:
         row = Row(**answer)
     else:
-        exercise = identify_by_name(submission.path.name)
+        exercise_id, maximum = named(submission.path.name) or ("unknown", 0)
         last = done.stderr.strip().splitlines()[-1] if done is not None and done.stderr.strip() else ""
         why = f"grading stopped after {budget} s" if done is None else f"the grader's worker failed: {first_line(last)}"
-        row = Row(submission.learner, exercise.id if exercise else "unknown", 0,
-                  maximum_of(exercise) if exercise else 0, ["all"], [why], str(submission.path))
+        row = Row(submission.learner, exercise_id, 0, maximum, ["all"], [why], str(submission.path))
     if not sandbox:
         row.notes.append("graded WITHOUT a sandbox (--no-sandbox): the learner's code ran with the grader's rights")
     row.seconds = time.monotonic() - started
@@ -409,7 +426,9 @@ def write_feedback(rows: Iterable[Row], folder: Path) -> list[Path]:
             lines += [f"- {detail}" for detail in row.details]
             lines += [f"- note: {note}" for note in row.notes]
             if row.score == row.maximum and row.maximum:
-                lines.append("- every case passed, hidden ones included")
+                lab = row.exercise in labs()
+                lines.append("- solved: the lab's own target saw your attack work" if lab
+                             else "- every case passed, hidden ones included")
             lines.append("")
         path = folder / f"{re.sub(r'[^A-Za-z0-9_.-]+', '_', learner)}.md"
         path.write_text("\n".join(lines), encoding="utf-8")

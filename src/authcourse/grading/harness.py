@@ -23,6 +23,7 @@ from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import jwt
 import time_machine
 
 from ..auth import respond
@@ -183,6 +184,21 @@ class Harness:
         old = sessions.create_session(2, "admin", created_at=time.time() - 3 * 3600)
         new = learner_call(regenerate, sessions, old)
         return {"old": old.id, "new": getattr(new, "id", None), "type": type(new).__name__}
+
+    def op_verify_token(self, token: str, jwks: dict[str, Any]) -> dict[str, Any]:
+        """The learner's `verify_token(token, jwks)`: the claims it returned, or the PyJWT error it raised."""
+        verify = self.name("verify_token")
+        try:
+            claims = verify(token, jwks)
+        except jwt.PyJWTError as error:  # a refusal, as the exercise asks for one
+            return {"accepted": False, "error": describe(error)}
+        except BaseException as error:  # the learner's code: anything else is a mistake
+            raise LearnerError(reason_of(error), not_implemented=isinstance(error, NotImplementedError),
+                               trace=tracebacks.format_exc()) from None
+        if not isinstance(claims, dict):
+            raise LearnerError(f"verify_token returned {type(claims).__name__}: return the claims (a dict), "
+                               "or raise jwt.InvalidTokenError to refuse")
+        return {"accepted": True, "claims": json.loads(json.dumps(claims, default=str))}
 
     def op_clock(self, offset: float) -> dict[str, Any]:
         """Move this kernel's clock `offset` seconds from the real time (0: back to the real time)."""

@@ -4,7 +4,8 @@ A check cell is a code cell whose first line is `# CHECK <id>: ...`; it also car
 `metadata.authcourse.check = <id>` and `metadata.authcourse.sha256`, the SHA-256 of its source.
 `reference.json` (written by tools/make_exercises.py from solutions/) holds, per exercise, the
 notebook's name and its check cells' exact sources: what the grader puts back when a learner
-edited, deleted or duplicated one.
+edited, deleted or duplicated one. `labs.json` (written by the same tool) names the attack labs'
+notebooks (`metadata.authcourse.lab`) and their kind, for the grader (`grading/labs.py`).
 """
 
 from __future__ import annotations
@@ -104,3 +105,30 @@ def identify(notebook: Any, file_name: str) -> ReferenceExercise | None:
 
 def identify_by_name(file_name: str) -> ReferenceExercise | None:
     return identify(None, file_name)
+
+
+@dataclass(frozen=True)
+class ReferenceLab:
+    id: str
+    notebook: str  # file name, e.g. 11-Lab-JWT-1-Unverified-Signature.ipynb
+    kind: str  # jwt (the JWT lab target) or browser (the bank and the victim's Chromium)
+
+
+@cache
+def labs() -> dict[str, ReferenceLab]:
+    """Every attack lab's notebook name, by lab id."""
+    raw = json.loads(resources.files(__package__).joinpath("labs.json").read_text(encoding="utf-8"))
+    return {lab_id: ReferenceLab(lab_id, item["notebook"], item["kind"]) for lab_id, item in raw.items()}
+
+
+def identify_lab(notebook: Any, file_name: str) -> ReferenceLab | None:
+    """Which attack lab a submission is: its metadata (`authcourse.lab`), else its file name."""
+    known = labs()
+    marked = notebook.get("metadata", {}).get("authcourse", {}).get("lab") if notebook else None
+    if isinstance(marked, str) and marked in known:
+        return known[marked]
+    stem = file_name.lower()
+    for lab in known.values():
+        if lab.notebook.removesuffix(".ipynb").lower() in stem:
+            return lab
+    return None

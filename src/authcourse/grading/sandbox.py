@@ -22,6 +22,7 @@ import shutil
 import socket
 import struct
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 CLONE_NEWNET = 0x40000000
@@ -55,8 +56,11 @@ def package_root() -> Path:
     return Path(__file__).resolve().parents[2]  # grading/ -> authcourse/ -> the folder holding it
 
 
-def command(kernel: list[str], work: Path, *, memory_mib: int, cpu_seconds: int) -> list[str]:
-    """`kernel` (a command line) wrapped in the limits and the sandbox; `work` is its one writable folder."""
+def command(kernel: list[str], work: Path, *, memory_mib: int, cpu_seconds: int,
+            extra_environment: Mapping[str, str] | None = None) -> list[str]:
+    """`kernel` (a command line) wrapped in the limits and the sandbox; `work` is its one writable folder.
+
+    The kernel's environment is the clean one below, plus `extra_environment` (an attack lab's target URL)."""
     found = bwrap()
     if found is None:
         raise SandboxError("bwrap not found")
@@ -80,7 +84,7 @@ def command(kernel: list[str], work: Path, *, memory_mib: int, cpu_seconds: int)
     args += ["--die-with-parent", "--new-session", "--cap-drop", "ALL", "--clearenv"]
     environment = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": "/tmp", "LANG": "C.UTF-8",
                    "IPYTHONDIR": "/tmp/ipython", "JUPYTER_RUNTIME_DIR": "/tmp", "MPLBACKEND": "Agg",
-                   "PYTHONDONTWRITEBYTECODE": "1", "TZ": TIME_ZONE}
+                   "PYTHONDONTWRITEBYTECODE": "1", "TZ": TIME_ZONE, **(extra_environment or {})}
     for name, value in environment.items():
         args += ["--setenv", name, value]
     limits = ["prlimit", f"--as={memory_mib * 2**20}", f"--cpu={cpu_seconds}", "--core=0", "--"]

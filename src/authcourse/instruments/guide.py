@@ -33,7 +33,7 @@ class Evidence:
 CH4 = "04-The-Comparison-Measured.ipynb"
 CH6 = "06-Hybrid-Approaches.ipynb"
 EVIDENCE = {
-    "lookup": Evidence("chapter 4, lookup vs verify", f"{CH4}#Lookup-vs-verify"),
+    "lookup": Evidence("chapter 4, what a request costs", "04b-What-a-Request-Costs.ipynb#Lookup-vs-verify"),
     "scaling": Evidence("chapter 4, two servers", f"{CH4}#Two-servers"),
     "invalidation": Evidence("chapter 4, logout and invalidation", f"{CH4}#Logout-and-invalidation"),
     "mobile": Evidence("chapter 4, a client without a cookie jar", f"{CH4}#A-client-without-a-cookie-jar"),
@@ -113,7 +113,7 @@ def _revocation(case: Case, reasons: list[Reason]) -> str:
         return ""
     reasons.append(Reason("Instant logout with tokens needs server state after all: a denylist keyed on the `jti` "
                           "for one token, a per-user version for all of them.", EVIDENCE["denylist"]))
-    reasons.append(Reason("Either costs one store read per request, as much as a session lookup.",
+    reasons.append(Reason("Either adds one store read per request to the signature check: the read a session lookup makes.",
                           EVIDENCE["revocation-cost"]))
     return ", revocation blacklist (one device) or version (everywhere)"
 

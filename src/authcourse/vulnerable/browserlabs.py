@@ -17,10 +17,21 @@ Chromium) with these routes added:
     GET  /lab/attack/status/{lab}    {"lab", "solved", "why", "attempts", "stolen"}: what a grader asks
 
 The collector of the browser lab (`GET /lab/collect` on evil.test) keeps what a stolen-token script sends.
+
+Under `authcourse grade`, the bank and the victim's Chromium run in the grader's worker, outside the
+learner's sandboxed kernel, with two more routes (`vulnerable_add_grader_routes`):
+
+    GET  /lab/attack/where           {"lab", "bank", "evil", "collector"}: the URLs the learner's page needs
+    POST /lab/attack/visit           {"url"}: the victim's browser (the worker's) opens it
+
+and the kernel's `vulnerable_browser_lab(...)` returns a `VulnerableBrowserLabRemote` that speaks to
+them (the worker puts the bank's loopback http URL into `AUTHCOURSE_BROWSER_LAB_URL`), so no record
+of the bank is within reach of the learner's code.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from dataclasses import dataclass, field
@@ -30,12 +41,15 @@ from urllib.parse import parse_qsl
 import httpx
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from ..auth import SESSION_COOKIE
 from ..browserlab.browser import Browser
 from ..browserlab.servers import BANK, OTHER_SITE, LabServer
 from ..errors import NotAuthenticated
+from .doors import vulnerable_is_loopback_url
 
+BROWSER_LAB_URL_VARIABLE = "AUTHCOURSE_BROWSER_LAB_URL"  # set by a grader that runs the bank and Chromium
 VICTIM = ("alice@example.com", "wonderland")
 MAX_PAGE_BYTES = 64 * 1024
 MAX_PAGES = 100
@@ -392,17 +406,7 @@ class VulnerableBrowserLabSession:
         return response.json()
 
     def check(self) -> bool:
-        status = self.status()
-        if status["solved"]:
-            what = (
-                "alice's token reached your collector"
-                if self.lab.id == "xss-localstorage"
-                else "the bank moved alice's money on her own session"
-            )
-            print(f"Solved: {what} ({self.lab.title}).")
-        else:
-            print(f"Not solved yet: {status['why']}.")
-        return bool(status["solved"])
+        return _vulnerable_print_verdict(self.lab, self.status())
 
     def replay(self, attack: Any) -> None:
         """Run `attack` (a function of a lab session, returning the URL the victim visits) against the hardened bank."""
@@ -447,6 +451,92 @@ class VulnerableBrowserLabSession:
         return f"<VulnerableBrowserLabSession {self.lab.id} DELIBERATELY VULNERABLE>"
 
 
-def vulnerable_browser_lab(lab_id: str, *, browser: Browser | None = None) -> VulnerableBrowserLabSession:
-    """Start the bank of browser lab `lab_id` with alice logged in to it in Chromium."""
+def _vulnerable_print_verdict(lab: VulnerableBrowserLab, status: dict[str, Any]) -> bool:
+    if status["solved"]:
+        what = (
+            "alice's token reached your collector"
+            if lab.id == "xss-localstorage"
+            else "the bank moved alice's money on her own session"
+        )
+        print(f"Solved: {what} ({lab.title}).")
+    else:
+        print(f"Not solved yet: {status['why']}.")
+    return bool(status["solved"])
+
+
+def vulnerable_add_grader_routes(session: VulnerableBrowserLabSession) -> str:
+    """The routes a graded kernel uses (where, visit), added to the session's bank; its loopback http URL."""
+    app = session.server.app
+    assert app is not None
+
+    def where() -> JSONResponse:
+        return JSONResponse(
+            {"lab": session.lab.id, "bank": session.bank, "evil": session.evil, "collector": session.collector}
+        )
+
+    async def visit(request: Request) -> JSONResponse:
+        try:
+            url = (await request.json())["url"]
+        except (ValueError, KeyError, TypeError):
+            return JSONResponse({"error": 'send {"url": "..."}'}, status_code=400)
+        if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+            return JSONResponse({"error": "the victim visits http(s) URLs only"}, status_code=400)
+        try:
+            await run_in_threadpool(session.victim_visits, url)
+        except Exception as error:  # a page that never loads, a navigation Chromium refuses
+            return JSONResponse({"error": f"the visit failed: {type(error).__name__}"}, status_code=400)
+        return JSONResponse({"visited": url})
+
+    app.add_api_route("/lab/attack/where", where, methods=["GET"])
+    app.add_api_route("/lab/attack/visit", visit, methods=["POST"])
+    return session.server.url("127.0.0.1", "", "http")
+
+
+class VulnerableBrowserLabRemote:
+    """A browser lab in a graded kernel: the bank and the victim's Chromium run in the grader, reached over HTTP."""
+
+    def __init__(self, lab_id: str, url: str) -> None:
+        if lab_id not in VULNERABLE_BROWSER_LABS:
+            raise ValueError(f"no browser lab {lab_id!r}; labs: {', '.join(VULNERABLE_BROWSER_LABS)}")
+        self.lab = VULNERABLE_BROWSER_LABS[lab_id]
+        self.url = url.rstrip("/")
+        where = httpx.get(f"{self.url}/lab/attack/where", timeout=10).json()
+        self.bank, self.evil, self.collector = where["bank"], where["evil"], where["collector"]
+        self.bank_lab = str(where["lab"])  # the lab the grader's bank runs (the one being graded)
+
+    def publish(self, name: str, page: str) -> str:
+        response = httpx.put(f"{self.url}/lab/attack/page/{name}", content=page.encode(), timeout=10)
+        response.raise_for_status()
+        return f"{self.evil}/lab/attack/page/{name}"
+
+    def victim_visits(self, url: str) -> None:
+        httpx.post(f"{self.url}/lab/attack/visit", json={"url": url}, timeout=30).raise_for_status()
+
+    def status(self) -> dict[str, Any]:
+        return httpx.get(f"{self.url}/lab/attack/status/{self.bank_lab}", timeout=10).json()
+
+    def check(self) -> bool:
+        return _vulnerable_print_verdict(self.lab, self.status())
+
+    def replay(self, attack: Any) -> None:
+        print("Under the grader, the replay against the hardened bank is not run: run the notebook yourself to see it.")
+        print(f"The rule that stops it: {self.lab.rule}.")
+
+    def stop(self) -> None:
+        pass  # the grader stops its bank and its browser
+
+    def __repr__(self) -> str:
+        return f"<VulnerableBrowserLabRemote {self.lab.id} DELIBERATELY VULNERABLE {self.url}>"
+
+
+def vulnerable_browser_lab(
+    lab_id: str, *, browser: Browser | None = None
+) -> VulnerableBrowserLabSession | VulnerableBrowserLabRemote:
+    """Start the bank of browser lab `lab_id` with alice logged in to it in Chromium (or, under a grader
+    that names its bank in `AUTHCOURSE_BROWSER_LAB_URL`, join that one)."""
+    outside = os.environ.get(BROWSER_LAB_URL_VARIABLE)
+    if outside:
+        if not vulnerable_is_loopback_url(outside):
+            raise ValueError(f"{BROWSER_LAB_URL_VARIABLE} must be a loopback URL, not {outside!r}")
+        return VulnerableBrowserLabRemote(lab_id, outside)
     return VulnerableBrowserLabSession(lab_id, browser=browser)

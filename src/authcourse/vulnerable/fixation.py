@@ -34,8 +34,9 @@ def vulnerable_login_keeping_session_id(sessions: Any, cookie_value: str | None,
     if session is None:
         return None
     sessions.store.set(
-        f"session:{session.id}",
-        json.dumps({"user_id": user_id, "role": role, "created_at": session.created_at, "last_seen": now()}),
+        sessions.key_of(session.id),
+        json.dumps({"user_id": user_id, "role": role, "created_at": session.created_at, "last_seen": now(),
+                    "device": session.device}),
         ttl=sessions.idle_timeout,
     )
     return session.id

@@ -12,7 +12,9 @@ from . import (
     cookie_attributes,
     denylist_logout,
     fetch_metadata_guard,
+    jwks_verifier,
     logout_everywhere,
+    password_change,
     refresh_tokens,
     require_session,
     session_fixation,
@@ -33,6 +35,8 @@ EXERCISES: dict[str, Exercise] = {
         session_fixation.LOGIN,
         session_fixation.REGENERATE,
         refresh_tokens.EXERCISE,
+        jwks_verifier.EXERCISE,
+        password_change.EXERCISE,
         fetch_metadata_guard.EXERCISE,
     )
 }

@@ -10,6 +10,7 @@ from typing import Any
 
 import jwt
 
+from ...tokens import AUDIENCE, ISSUER
 from ..remote import Remote, RemoteServer
 from ..runtime import Exercise, expect
 from .support import BOB, expect_status, login, request, shown
@@ -35,7 +36,10 @@ def profile(server: Any, authorization: str | None) -> Any:
 
 def claims(user_id: int = 1, **changes: Any) -> dict[str, Any]:
     issued = int(time.time())
-    base = {"sub": str(user_id), "role": "user", "iat": issued, "exp": issued + 3600, "jti": "check"}
+    base = {
+        "sub": str(user_id), "role": "user", "iat": issued, "exp": issued + 3600, "jti": "check",
+        "iss": ISSUER, "aud": AUDIENCE,
+    }
     base.update(changes)
     return {key: value for key, value in base.items() if value is not None}
 
@@ -83,4 +87,13 @@ def other_algorithm(server: Any) -> None:
     token = signed(server, claims(), "HS512")
     expect_status(
         profile(server, f"Bearer {token}"), 401, INVALID, why='pin algorithms=["HS256"]; never read it from the token'
+    )
+
+
+@EXERCISE.case(f"a token the same key signed for another service (aud authcourse-admin): 401 {INVALID}")
+def other_audience(server: Any) -> None:
+    token = signed(server, claims(aud="authcourse-admin"))
+    expect_status(
+        profile(server, f"Bearer {token}"), 401, INVALID,
+        why="pass audience= and issuer= to jwt.decode: a token meant for another service must not get in (RFC 8725 3.10)",
     )

@@ -12,6 +12,7 @@ from typing import Any
 
 import jwt
 
+from ...tokens import AUDIENCE, ISSUER
 from ..remote import Remote, RemoteServer
 from ..runtime import Exercise, expect
 from .support import cookie_value, expect_status, login, request, shown
@@ -48,7 +49,7 @@ def rotated(server: RemoteServer, token: str) -> str:
     new = cookie_value(response, "refresh")
     expect(new, f"/refresh answered {shown(response)} without a new refresh cookie")
     expect(new != token, "rotate returned the same token: rotation means a new one every time")
-    claims = jwt.decode(response.json()["token"], server.secret, algorithms=["HS256"])
+    claims = jwt.decode(response.json()["token"], server.secret, algorithms=["HS256"], audience=AUDIENCE, issuer=ISSUER)
     expect(claims["sub"] == "1", f"rotate returned user {claims['sub']}, expected 1 (Alice)")
     return str(new)
 

@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from ...cookies import Cookie, CookieError
+from ...sessions import session_key
 from ..remote import Remote, RemoteServer
 from ..runtime import Exercise, expect
 from .support import ALICE, cookie_value, expect_status, login, request, set_cookies, shown
@@ -70,7 +71,7 @@ def replayed(server: Any) -> None:
 @EXERCISE.case("the session is gone from the store")
 def store_empty(server: Any) -> None:
     sid, _ = logged_out(server)
-    key = f"session:{sid.rpartition('.')[0]}"
+    key = session_key(sid.rpartition(".")[0])  # the store keeps the id's hash, never the id
     expect(server.store.get(key) is None, f"{key[:20]}... is still in the store")
 
 
