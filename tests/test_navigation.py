@@ -32,7 +32,7 @@ def course(tmp_path: Path) -> Path:
     write_notebook(tmp_path / "notebooks" / "00-Index.ipynb", "The course")
     write_notebook(tmp_path / "notebooks" / "01-Two-Approaches.ipynb", "Two approaches")
     write_notebook(tmp_path / "notebooks" / "02-Sessions.ipynb", "Sessions, taken apart")
-    write_notebook(tmp_path / "notebooks" / "13-Extra.ipynb", "An extra chapter")
+    write_notebook(tmp_path / "notebooks" / "21-Extra.ipynb", "An extra chapter")
     write_notebook(tmp_path / "exercises" / "01-Sessions-Exercises.ipynb", "Exercises on sessions")
     (tmp_path / "notebooks" / "notes.ipynb").write_text("not a chapter: no number, never read")
     return tmp_path
@@ -63,7 +63,7 @@ def test_navigation_links_previous_contents_and_next_at_top_and_bottom(course: P
     )
     assert chapter[0].source == expected and chapter[-1].source == expected
     assert [cell.source.split("\n")[0] for cell in chapter[1:-1]] == ["# Two approaches", "1 + 1"], "content kept"
-    last = cells(course / "notebooks" / "13-Extra.ipynb")[0].source
+    last = cells(course / "notebooks" / "21-Extra.ipynb")[0].source
     assert last.endswith("[Contents](00-Index.ipynb) >"), "the last chapter has no next"
     first = cells(course / "notebooks" / "00-Index.ipynb")[0].source
     assert first.startswith("<!--NAVIGATION-->\n< [Contents](00-Index.ipynb) | [Two approaches]"), "no previous"
@@ -86,10 +86,10 @@ def test_course_map_links_what_exists_and_marks_the_rest_coming(course: Path) ->
     assert any(line.startswith("2. [Sessions, taken apart](02-Sessions.ipynb): ") for line in lines)
     assert any(line.startswith("3. Token-based authentication *(coming)*: ") for line in lines)
     assert any(line.startswith("8. Key takeaways") for line in lines)
-    assert "13. [An extra chapter](13-Extra.ipynb)" in lines, "a notebook outside the plan is listed too"
+    assert "21. [An extra chapter](21-Extra.ipynb)" in lines, "a notebook outside the plan is listed too"
     assert "    - [Exercises on sessions](../exercises/01-Sessions-Exercises.ipynb)" in lines, "beside chapter 1"
     assert lines[lines.index("    - [Exercises on sessions](../exercises/01-Sessions-Exercises.ipynb)") - 1].startswith("1. ")
-    assert "](0" not in course_map.split("3. Token-based")[1].split("13.")[0], "only existing notebooks are linked"
+    assert "](0" not in course_map.split("3. Token-based")[1].split("21.")[0], "only existing notebooks are linked"
 
 
 def test_hand_edited_generated_cells_are_replaced_not_duplicated(course: Path) -> None:
@@ -109,7 +109,7 @@ def test_a_new_chapter_updates_its_neighbours(course: Path) -> None:
     navigation.update(course)
     write_notebook(course / "notebooks" / "03-Tokens.ipynb", "Tokens, taken apart")
     changed = {path.name for path in navigation.update(course)}
-    assert changed == {"00-Index.ipynb", "02-Sessions.ipynb", "03-Tokens.ipynb", "13-Extra.ipynb"}
+    assert changed == {"00-Index.ipynb", "02-Sessions.ipynb", "03-Tokens.ipynb", "21-Extra.ipynb"}
 
 
 def test_check_mode_reports_and_changes_nothing(course: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -191,6 +191,6 @@ def test_a_chapter_in_two_parts_is_listed_under_its_number_and_navigated_in_orde
     assert lines[chapter_2 + 1] == "    - continued: [Session stores, measured](02b-Stores.ipynb)"
     assert not any(line.startswith("2. [Session stores") for line in lines), "one chapter 2, not two"
     assert cells(stores)[0].source == ("<!--NAVIGATION-->\n< [Sessions, taken apart](02-Sessions.ipynb) | "
-                                       "[Contents](00-Index.ipynb) | [An extra chapter](13-Extra.ipynb) >")
+                                       "[Contents](00-Index.ipynb) | [An extra chapter](21-Extra.ipynb) >")
     assert row(lesson_map(course), "2. Session").endswith(
         "| chapter 2, [Four stores](02b-Stores.ipynb#Four-stores) |"), "the part's marked heading, not 'whole chapter'"

@@ -86,6 +86,9 @@ COURSE_MAP = (
     Chapter("14", "The session's whole life", "active sessions by device, ended from another one; a password "
             "change that ends every other login; sensitive actions behind the password; what a copy of the "
             "store gives an attacker, ids vs their hashes", beyond_the_lesson=True),
+    Chapter("15", "Across origins", "CORS with credentials (`*`, a reflected Origin, an allow-list) measured in "
+            "Chromium; a backend-for-frontend; Fetch Metadata and Origin as a CSRF defence with no token; login "
+            "CSRF", beyond_the_lesson=True),
 )
 
 
