@@ -134,7 +134,7 @@ WRONG: list[tuple[str, str, Callable[[Any], str], str]] = [
             "'include', mode: 'no-cors', body: new URLSearchParams({to: 'mallory', amount: '1000'})})"
             "</script>",
         ),
-        "fetch() is not a top-level navigation: a cookie without SameSite",
+        "fetch() is not a top-level navigation: Chromium treats a cookie without SameSite",
     ),
     (
         "csrf-default-two-minutes",

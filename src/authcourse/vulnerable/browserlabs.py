@@ -58,10 +58,10 @@ BROWSER_RULES = {
     "csrf": "RFC 6265bis section 8.8 (SameSite=Lax or Strict on the session cookie), OWASP ASVS 5.0 V3.3.2 "
     "(SameSite set to limit cross-site requests) and V3.5.1 (an anti-CSRF token or equivalent on every "
     "state change)",
-    "default": "RFC 6265bis, the SameSite attribute (a cookie without one is treated as Lax, and Chromium's "
-    '"Lax-allowing-unsafe" exception lets one under 2 minutes old go out on a cross-site top-level POST): '
-    "set SameSite=Lax or Strict yourself: OWASP ASVS 5.0 V3.3.2 (SameSite set) and V3.5.1 (an anti-CSRF token "
-    "or equivalent)",
+    "default": "RFC 6265bis, the SameSite attribute (Chromium treats a cookie without one as Lax, and its "
+    '"Lax-allowing-unsafe" exception lets one under 2 minutes old go out on a cross-site top-level POST; '
+    "Firefox and Safari send it as if None): set SameSite=Lax or Strict yourself: OWASP ASVS 5.0 V3.3.2 "
+    "(SameSite set) and V3.5.1 (an anti-CSRF token or equivalent)",
     "get": "RFC 9110 section 9.2.1 (GET is safe: it never changes state), OWASP ASVS 5.0 V3.5.3 (a sensitive "
     "action answers only a method that cannot be sent by a top-level GET)",
     "xss": "OWASP ASVS 5.0 V3.3.4 (HttpOnly on cookies that hold a session) and the browser storage rule: no "
@@ -237,7 +237,7 @@ def vulnerable_bank_why(
             ]
             if lab.same_site is None:
                 return (
-                    f"{what} is not a top-level navigation: a cookie without SameSite is treated as Lax, and "
+                    f"{what} is not a top-level navigation: Chromium treats a cookie without SameSite as Lax, and "
                     "only its two-minute exception lets it out on a cross-site POST, a form the page submits"
                 )
             if lab.same_site == "Lax":
