@@ -352,6 +352,33 @@ def test_serve_refresh_rotates_the_refresh_cookie_at_post_refresh(serve):
     assert_error(server.http.post("/refresh", headers={"Cookie": "refresh=garbage"}), 401, "Invalid refresh token")
 
 
+def test_serve_cross_site_guard_refuses_a_cross_site_post_and_lets_a_trusted_origin_through(serve):
+    server = serve("--cross-site-guard", "--trusted-origin", "https://app.bank.test", "--quiet", port=0)
+    assert "cross-site guard, trusting https://app.bank.test" in server.banner
+    alice = {"email": ALICE[0], "password": ALICE[1]}
+    forged = server.http.post("/login", json=alice, headers={"Sec-Fetch-Site": "cross-site", "Origin": "https://evil.test"})
+    assert_error(forged, 403)
+    trusted = server.http.post("/login", json=alice,
+                               headers={"Sec-Fetch-Site": "same-site", "Origin": "https://app.bank.test"})
+    assert trusted.status_code == 200, trusted.text
+    assert server.http.get("/health", headers={"Sec-Fetch-Site": "cross-site"}).status_code == 200  # safe methods pass
+
+
+def test_serve_without_the_guard_lets_a_cross_site_post_in(serve):
+    server = serve("--quiet", port=0)
+    assert "cross-site guard" not in server.banner
+    alice = {"email": ALICE[0], "password": ALICE[1]}
+    forged = server.http.post("/login", json=alice, headers={"Sec-Fetch-Site": "cross-site", "Origin": "https://evil.test"})
+    assert forged.status_code == 200, forged.text
+
+
+def test_serve_refuses_a_trusted_origin_that_is_not_an_origin():
+    result = subprocess.run([*COMMAND, "serve", "--trusted-origin", "app.bank.test/path"], capture_output=True, text=True,
+                            env=environment(), timeout=60)
+    assert result.returncode == 2
+    assert "trusted_origins" in result.stderr
+
+
 def test_serve_refuses_refresh_in_session_mode():
     result = subprocess.run([*COMMAND, "serve", "--refresh"], capture_output=True, text=True, env=environment(), timeout=60)
     assert result.returncode == 2

@@ -67,6 +67,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--secure-cookies", action="store_true", help="mark cookies Secure (behind HTTPS)")
     serve.add_argument(
+        "--cross-site-guard",
+        action="store_true",
+        help="refuse unsafe cross-site requests (POST, PUT, PATCH, DELETE) by Sec-Fetch-Site, or Origin where "
+        "a browser sends no Sec-Fetch-Site: a CSRF defence that needs no token (chapter 15)",
+    )
+    serve.add_argument(
+        "--trusted-origin",
+        dest="trusted_origins",
+        action="append",
+        default=[],
+        metavar="ORIGIN",
+        help="an origin the cross-site guard lets through, e.g. https://app.bank.test (repeat for more; "
+        "turns the guard on)",
+    )
+    serve.add_argument(
         "--no-signature-cache",
         dest="signature_cache",
         action="store_false",
@@ -151,6 +166,8 @@ def serve(args: argparse.Namespace) -> int:
             refresh=args.refresh,
             signature_cache=args.signature_cache,
             algorithm=args.algorithm,
+            cross_site_guard=args.cross_site_guard or bool(args.trusted_origins),
+            trusted_origins=tuple(args.trusted_origins),
             **optional,
         )
         load_secret(settings.secret)  # refuse a weak AUTHCOURSE_SECRET here, not in the worker,
@@ -161,9 +178,11 @@ def serve(args: argparse.Namespace) -> int:
     refresh = ", refresh tokens at POST /refresh" if settings.refresh else ""
     cache = "" if settings.signature_cache else ", every signature checked (no signature cache)"
     keys = "" if settings.algorithm == "HS256" else f", {settings.algorithm} (public keys at /.well-known/jwks.json)"
+    trusted = f", trusting {' '.join(settings.trusted_origins)}" if settings.trusted_origins else ""
+    guard = f", cross-site guard{trusted}" if settings.cross_site_guard else ""
     print(
         f"authcourse mini-server: mode {settings.mode}, revocation {settings.revocation}, "
-        f"store {settings.store_name}{refresh}{cache}{keys}"
+        f"store {settings.store_name}{refresh}{cache}{keys}{guard}"
     )
     print(f"  listening on http://{args.host}:{port}   (Ctrl-C to stop)")
     print("  demo users: " + ", ".join(f"{email} / {password} ({role})" for email, password, _, role in DEMO_USERS))
