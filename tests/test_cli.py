@@ -18,6 +18,8 @@ from pathlib import Path
 import httpx
 import pytest
 from conftest import ALICE, BOB, MESSAGES, ROUNDS, SECRET, TLS, assert_error
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
 from authcourse import CourseServer, Settings, cli, create_app
 from authcourse.realservers.process import free_port
@@ -239,6 +241,42 @@ def test_two_processes_sharing_authcourse_secret_accept_each_other_s_tokens(serv
     code, out, _ = server.interrupt()
     assert code == 0
     assert "secret: random" not in out
+
+
+def write_pem(path: Path, key: object) -> Path:
+    path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,  # type: ignore[attr-defined]
+                                       serialization.NoEncryption()))
+    return path
+
+
+def test_two_eddsa_servers_sharing_a_signing_key_accept_each_other_s_tokens_and_strangers_do_not(serve, tmp_path):
+    pem = write_pem(tmp_path / "signing.pem", ed25519.Ed25519PrivateKey.generate())
+    first = serve("--mode", "token", "--algorithm", "EdDSA", "--signing-key", str(pem), "--quiet", port=0)
+    second = serve("--mode", "token", "--algorithm", "EdDSA", "--quiet", port=0,
+                   env=environment(AUTHCOURSE_SIGNING_KEY=str(pem)))
+    stranger = serve("--mode", "token", "--algorithm", "EdDSA", "--quiet", port=0)
+    token = first.http.post("/login", json={"email": BOB[0], "password": BOB[1]}).json()["token"]
+    assert second.http.get("/api/admin", headers=bearer(token)).status_code == 200
+    assert first.http.get("/.well-known/jwks.json").json() == second.http.get("/.well-known/jwks.json").json()
+    assert stranger.http.get("/api/admin", headers=bearer(token)).status_code == 401
+    _, out, _ = first.interrupt()
+    assert f"signing key: {pem}" in out
+    assert "signing key: random for this process" in stranger.interrupt()[1]
+
+
+@pytest.mark.parametrize("content", ["not a key", "rsa"], ids=["garbage", "an RSA key for EdDSA"])
+def test_a_missing_or_wrong_signing_key_stops_the_cli_with_a_clear_message(tmp_path, content):
+    pem = tmp_path / "signing.pem"
+    if content == "rsa":
+        write_pem(pem, rsa.generate_private_key(public_exponent=65537, key_size=2048))
+    else:
+        pem.write_text(content)
+    for path in (pem, tmp_path / "missing.pem"):
+        result = subprocess.run([*COMMAND, "serve", "--mode", "token", "--algorithm", "EdDSA", "--signing-key",
+                                 str(path), "--port", "0"], capture_output=True, text=True, env=environment(), timeout=60)
+        assert result.returncode == 2, result.stderr
+        assert result.stderr.startswith("authcourse: "), result.stderr
+        assert "Traceback" not in result.stderr
 
 
 def test_a_weak_authcourse_secret_stops_the_cli_with_a_clear_message():

@@ -29,7 +29,7 @@ from .errors import ConfigurationError
 from .passwords import DEFAULT_ROUNDS
 from .settings import MODES, REVOCATIONS, Settings
 from .stores import open_store
-from .tokens import ALGORITHMS, SECRET_ENV, load_secret
+from .tokens import ALGORITHM, ALGORITHMS, SECRET_ENV, SIGNING_KEY_ENV, load_key_set, load_secret
 from .users import DEMO_USERS
 
 WORKER_SETTINGS_ENV = "AUTHCOURSE_SERVE_SETTINGS"  # how `serve` hands its settings to the worker process
@@ -56,6 +56,13 @@ def build_parser() -> argparse.ArgumentParser:
         default="HS256",
         help="token modes: HS256 (shared secret, default) or RS256/ES256/EdDSA (a key set, public keys at "
         "/.well-known/jwks.json)",
+    )
+    serve.add_argument(
+        "--signing-key",
+        metavar="PEM",
+        default=None,
+        help=f"with --algorithm RS256/ES256/EdDSA: the private key file that signs (default ${SIGNING_KEY_ENV}, "
+        "else a random key for this process); servers that share it accept each other's tokens",
     )
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000, help="0: any free port")
@@ -170,6 +177,10 @@ def serve(args: argparse.Namespace) -> int:
             trusted_origins=tuple(args.trusted_origins),
             **optional,
         )
+        if args.signing_key is not None:
+            os.environ[SIGNING_KEY_ENV] = os.path.abspath(args.signing_key)  # the worker process reads it
+        if settings.algorithm != ALGORITHM:
+            load_key_set(settings.algorithm)  # refuse a missing or wrong key file here, not in the worker
         load_secret(settings.secret)  # refuse a weak AUTHCOURSE_SECRET here, not in the worker,
         open_store(settings.store).close()  # and an unreachable store
         port = check_port(args.host, args.port)
@@ -188,6 +199,10 @@ def serve(args: argparse.Namespace) -> int:
     print("  demo users: " + ", ".join(f"{email} / {password} ({role})" for email, password, _, role in DEMO_USERS))
     if os.environ.get(SECRET_ENV) is None:
         print(f"  secret: random for this process (set {SECRET_ENV} to share it between servers)")
+    if settings.algorithm != ALGORITHM:
+        key = os.environ.get(SIGNING_KEY_ENV)
+        print(f"  signing key: {key}" if key else
+              f"  signing key: random for this process (--signing-key PEM or {SIGNING_KEY_ENV} to share it)")
     sys.stdout.flush()
 
     os.environ[WORKER_SETTINGS_ENV] = json.dumps(asdict(settings))

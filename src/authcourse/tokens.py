@@ -42,6 +42,7 @@ import threading
 from typing import Any, Literal, Union, get_args
 
 import jwt
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from jwt.algorithms import get_default_algorithms
 
@@ -66,6 +67,7 @@ REQUIRED_CLAIMS = ["exp", "iat", "sub", "jti", "iss", "aud"]
 ISSUER = "authcourse"  # `iss`: who issued the token (RFC 7519 section 4.1.1)
 AUDIENCE = "authcourse-api"  # `aud`: the service the token is for; a token for any other is refused
 SECRET_ENV = "AUTHCOURSE_SECRET"
+SIGNING_KEY_ENV = "AUTHCOURSE_SIGNING_KEY"  # a PEM private key file: servers that share it share their key set
 
 
 def load_secret(value: str | bytes | None = None) -> bytes:
@@ -85,6 +87,29 @@ def load_secret(value: str | bytes | None = None) -> bytes:
             f"(try: python -c 'import secrets; print(secrets.token_urlsafe(32))')"
         )
     return secret
+
+
+def load_key_set(algorithm: str, path: str | os.PathLike[str] | None = None) -> KeySet:
+    """The key set of an asymmetric algorithm: the PEM private key at `path`, else at $AUTHCOURSE_SIGNING_KEY,
+    else a new random key for this process.
+
+    Like a random HS256 secret, a random key is fine for one server and fatal for two behind one
+    balancer: each refuses the other's tokens. Make one with, for example,
+    `openssl genpkey -algorithm ed25519 -out signing.pem` (EdDSA),
+    `openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out signing.pem` (ES256) or
+    `openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out signing.pem` (RS256).
+    """
+    path = path if path is not None else os.environ.get(SIGNING_KEY_ENV)
+    if path is None:
+        return KeySet(algorithm)
+    try:
+        with open(path, "rb") as pem:
+            key = serialization.load_pem_private_key(pem.read(), password=None)
+    except (OSError, ValueError, TypeError) as error:
+        raise ConfigurationError(f"cannot read a PEM private key (unencrypted) from {os.fspath(path)!r}: {error}") from None
+    keys = KeySet(algorithm, generate=False)
+    keys.add_key(key)  # type: ignore[arg-type]  # add_key says which key types the algorithm takes
+    return keys
 
 
 def _in_time_window(claims: dict[str, Any], at: float) -> bool:
@@ -235,7 +260,7 @@ class TokenService:
         if keys is not None and keys.algorithm != algorithm:
             raise ConfigurationError(f"the key set is {keys.algorithm}, the service {algorithm}")
         self.algorithm = algorithm
-        self.keys = keys if keys is not None or algorithm == ALGORITHM else KeySet(algorithm)
+        self.keys = keys if keys is not None or algorithm == ALGORITHM else load_key_set(algorithm)
         self._generation = self.keys.generation if self.keys else 0
         self._secret = secret
         self.store = store
