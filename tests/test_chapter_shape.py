@@ -57,3 +57,37 @@ def test_a_chapter_is_finishable_and_ends_with_a_check_of_understanding(path: Pa
     cells = content_cells(path)
     assert len(cells) <= MAX_CELLS, f"{len(cells)} cells: split the chapter into a continued notebook"
     assert any(cell.source.startswith("## Check your understanding") for cell in cells[-4:])
+
+
+REPR = re.compile(r"\b[A-Z][A-Za-z]+\((?:children=|[a-z_]+=)|<[\w.]+ object at 0x")  # Case(client=...), <x object at 0x..>
+RICH = ("text/html", "text/markdown", "image/png", "image/svg+xml")  # what JupyterLab shows before text/plain
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+
+
+def shown_texts(output: nbformat.NotebookNode) -> list[str]:
+    """The plain text a reader of the saved notebook sees: streams, and text/plain with nothing richer beside it.
+
+    A widget's output is a view of a model that is gone once the kernel stops, so JupyterLab falls
+    back to its other forms: its text/plain must be the widget's note, not its repr.
+    """
+    if output.output_type == "stream":
+        return [output.text]
+    if output.output_type not in ("display_data", "execute_result"):
+        return []
+    data = output.data
+    if WIDGET_VIEW in data or not any(kind in data for kind in RICH):
+        return [data.get("text/plain", "")]
+    return []
+
+
+def test_the_dump_pattern_sees_a_widget_repr_and_a_dataclass() -> None:
+    assert REPR.search("CookieExplorer(children=(HBox(children=(VBox(")
+    assert REPR.search("Case(client='spa-cross-site', servers=3)")
+    assert not REPR.search("token, revocation blacklist (one device) or version (everywhere)")
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda path: path.stem)
+def test_no_stored_output_is_a_python_object_dump(path: Path) -> None:
+    dumps = [(index, match.group(0)) for index, cell in enumerate(content_cells(path)) if cell.cell_type == "code"
+             for output in cell.outputs for text in shown_texts(output) for match in [REPR.search(text)] if match]
+    assert dumps == [], "outputs a reader sees as a Python repr: give them a table, a sentence or a widget note"
