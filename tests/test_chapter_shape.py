@@ -59,7 +59,8 @@ def test_a_chapter_is_finishable_and_ends_with_a_check_of_understanding(path: Pa
     assert any(cell.source.startswith("## Check your understanding") for cell in cells[-4:])
 
 
-REPR = re.compile(r"\b[A-Z][A-Za-z]+\((?:children=|[a-z_]+=)|<[\w.]+ object at 0x")  # Case(client=...), <x object at 0x..>
+# Case(client=...), CookieExplorer(children=...), <x object at 0x...>
+REPR = re.compile(r"\b[A-Z][A-Za-z]+\((?:children=|[a-z_]+=)|<[\w.]+ object at 0x")
 RICH = ("text/html", "text/markdown", "image/png", "image/svg+xml")  # what JupyterLab shows before text/plain
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 

@@ -106,7 +106,9 @@ def load_key_set(algorithm: str, path: str | os.PathLike[str] | None = None) -> 
         with open(path, "rb") as pem:
             key = serialization.load_pem_private_key(pem.read(), password=None)
     except (OSError, ValueError, TypeError) as error:
-        raise ConfigurationError(f"cannot read a PEM private key (unencrypted) from {os.fspath(path)!r}: {error}") from None
+        raise ConfigurationError(
+            f"cannot read a PEM private key (unencrypted) from {os.fspath(path)!r}: {error}"
+        ) from None
     keys = KeySet(algorithm, generate=False)
     keys.add_key(key)  # type: ignore[arg-type]  # add_key says which key types the algorithm takes
     return keys
