@@ -251,10 +251,10 @@ def write_pem(path: Path, key: object) -> Path:
 
 def test_two_eddsa_servers_sharing_a_signing_key_accept_each_other_s_tokens_and_strangers_do_not(serve, tmp_path):
     pem = write_pem(tmp_path / "signing.pem", ed25519.Ed25519PrivateKey.generate())
-    first = serve("--mode", "token", "--algorithm", "EdDSA", "--signing-key", str(pem), "--quiet", port=0)
+    first = serve("--mode", "token", "--algorithm", "EdDSA", "--signing-key", str(pem), "--quiet")
     second = serve("--mode", "token", "--algorithm", "EdDSA", "--quiet", port=0,
                    env=environment(AUTHCOURSE_SIGNING_KEY=str(pem)))
-    stranger = serve("--mode", "token", "--algorithm", "EdDSA", "--quiet", port=0)
+    stranger = serve("--mode", "token", "--algorithm", "EdDSA", "--quiet")
     token = first.http.post("/login", json={"email": BOB[0], "password": BOB[1]}).json()["token"]
     assert second.http.get("/api/admin", headers=bearer(token)).status_code == 200
     assert first.http.get("/.well-known/jwks.json").json() == second.http.get("/.well-known/jwks.json").json()
